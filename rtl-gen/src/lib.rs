@@ -1,1 +1,12 @@
+//! rtl-gen: generators of synthesizable Verilog for low-precision softmax.
+//! Formats are data (`formats`); each hardware unit is a module with its
+//! generator; `emit` packages rust-hdl output as one file per IP; `defaults`
+//! is the default IP set of spec/interfaces.md.
 
+pub mod defaults;
+pub mod emit;
+pub mod exp2;
+pub mod formats;
+pub mod fp32_to_hif8;
+pub mod hif8;
+pub mod vtext;

@@ -1,0 +1,49 @@
+//! The default IP set of spec/interfaces.md, plus the extra configurations that
+//! `make rtl` generates so co-simulation covers every architecture and format,
+//! and the manifest that describes them.
+
+use crate::emit::Module;
+use crate::exp2::{self, Exp2Arch, Exp2Config};
+use crate::formats::{BF16, FP16, FP32};
+use crate::fp32_to_hif8::{self, Fp32ToHif8Config};
+use anyhow::{Context, Result};
+use std::path::Path;
+
+pub fn default_set() -> Result<Vec<Module>> {
+    let exp2 = |name: &str, arch, out_format, stages| exp2::generate(name, &Exp2Config { arch, out_format, stages });
+    Ok(vec![
+        exp2("hif8_exp2", Exp2Arch::Decomposed, FP16, 2)?,
+        exp2("hif8_exp2_table", Exp2Arch::Table, FP16, 2)?,
+        exp2("hif8_exp2_bf16", Exp2Arch::Decomposed, BF16, 2)?,
+        exp2("hif8_exp2_fp32", Exp2Arch::Decomposed, FP32, 2)?,
+        exp2("hif8_exp2_table_fp32", Exp2Arch::Table, FP32, 1)?,
+        fp32_to_hif8::generate("fp32_to_hif8", &Fp32ToHif8Config { stages: 2 })?,
+        fp32_to_hif8::generate("fp32_to_hif8_s1", &Fp32ToHif8Config { stages: 1 })?,
+    ])
+}
+
+pub fn manifest_json(modules: &[Module]) -> Result<String> {
+    let v = serde_json::json!({
+        "generator": format!("rtl-gen {}", env!("CARGO_PKG_VERSION")),
+        "modules": modules,
+    });
+    Ok(serde_json::to_string_pretty(&v)? + "\n")
+}
+
+/// Writes every module and the manifest into `dir`. Files are written to a
+/// temporary name and renamed, so a failure leaves no half-written file.
+pub fn write_all(dir: &Path, modules: &[Module], manifest: bool) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut files: Vec<(String, String)> = modules.iter().map(|m| (m.file.clone(), m.verilog.clone())).collect();
+    if manifest {
+        files.push(("manifest.json".into(), manifest_json(modules)?));
+    }
+    for (name, text) in &files {
+        let tmp = dir.join(format!(".{name}.tmp"));
+        std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
+    }
+    for (name, _) in &files {
+        std::fs::rename(dir.join(format!(".{name}.tmp")), dir.join(name))?;
+    }
+    Ok(())
+}

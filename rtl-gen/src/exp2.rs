@@ -1,0 +1,408 @@
+//! `hif8_exp2`: y = 2^(x + shift) for a HiF8 x and a signed 8-bit shift,
+//! correctly rounded (nearest even, subnormals) to an IEEE format.
+//!
+//! Two stages of logic, optionally with a register between them:
+//! 1. *lookup*: the 8-bit code becomes a [`Term`]: 2^x = 2^ipart * 1.frac,
+//!    `frac` truncated to one bit more than the output mantissa, plus a `tail`
+//!    bit saying whether anything non-zero was cut off. 2^f is irrational for
+//!    a non-integer dyadic f, so the tail is set exactly for non-integer x and
+//!    there are never ties: truncation + tail is all that rounding needs at any
+//!    position, normal or subnormal.
+//! 2. *round*: add the integer shift to the exponent (the power-of-two rescale
+//!    is an exponent add) and round once, to a normal or subnormal result.
+//!
+//! Architectures of the lookup (`Exp2Arch`): a plain 256-entry table, or a
+//! decomposition exploiting HiF8's structure: |x| >= 8 is an integer, so 2^x is
+//! an exact power of two computed from the fields; tiny |x| share one entry per
+//! sign; only the codes in between need a (narrower) table.
+
+use crate::emit::{emit, Module};
+use crate::formats::FloatFormat;
+use crate::hif8::{decode, normal_fields, Hif8};
+use crate::vtext::{case_table, lit};
+use rust_hdl::prelude::*;
+use serde::Serialize;
+use std::f64::consts::LN_2;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Exp2Arch {
+    /// One 256-entry table indexed by the code.
+    Table,
+    /// Integer path for |x| >= 8, shared entries for tiny |x|, a table for the rest.
+    Decomposed,
+}
+
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Exp2Config {
+    pub arch: Exp2Arch,
+    #[serde(serialize_with = "ser_format")]
+    pub out_format: FloatFormat,
+    /// 1: output register only; 2: also a register between lookup and round.
+    pub stages: u32,
+}
+
+fn ser_format<S: serde::Serializer>(f: &FloatFormat, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(f.name)
+}
+
+/// Class of the input, carried to the rounding stage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Class {
+    Finite = 0,
+    NaN = 1,
+    PosInf = 2,
+    NegInf = 3,
+}
+
+/// 2^x = 2^ipart * (1 + frac / 2^(man_bits+1) + tail-bits).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Term {
+    pub class: Class,
+    pub ipart: i32,
+    pub frac: u64,
+    pub tail: bool,
+}
+
+/// Width of the integer part in the term, two's complement.
+pub const IPART_BITS: u32 = 10;
+/// |ipart| is clamped here: beyond +-300 every shift in [-128, 127] gives Inf
+/// or 0 in every format, and 2^-256 (a FP32 subnormal after shift) must stay exact.
+pub const IPART_LIMIT: i32 = 511;
+
+pub fn term_width(fmt: &FloatFormat) -> u32 {
+    2 + IPART_BITS + fmt.man_bits + 1 + 1
+}
+
+/// The lookup stage's function, computed in f64 with a checked margin (the
+/// golden model in `verif` is an independent exact big-integer computation).
+pub fn term(code: u8, fmt: &FloatFormat) -> Term {
+    let x = match decode(code) {
+        Hif8::NaN => return Term { class: Class::NaN, ipart: 0, frac: 0, tail: false },
+        Hif8::PosInf => return Term { class: Class::PosInf, ipart: 0, frac: 0, tail: false },
+        Hif8::NegInf => return Term { class: Class::NegInf, ipart: 0, frac: 0, tail: false },
+        Hif8::Finite(x) => x,
+    };
+    let ipart = x.floor();
+    let f = x - ipart; // exact: HiF8 values are short dyadics
+    let ipart = (ipart as i64).clamp(-(IPART_LIMIT as i64), IPART_LIMIT as i64) as i32;
+    if f == 0.0 {
+        return Term { class: Class::Finite, ipart, frac: 0, tail: false };
+    }
+    let scaled = (f * LN_2).exp_m1() * 2f64.powi(fmt.man_bits as i32 + 1);
+    let frac = scaled.floor();
+    let margin = (scaled - frac).min(frac + 1.0 - scaled);
+    assert!(margin > 1e-6, "2^{x}: truncation too close to call in f64 (margin {margin})");
+    Term { class: Class::Finite, ipart, frac: frac as u64, tail: true }
+}
+
+pub fn pack(t: &Term, fmt: &FloatFormat) -> u64 {
+    let fw = fmt.man_bits + 1;
+    let ip = (t.ipart as i64 as u64) & ((1 << IPART_BITS) - 1);
+    ((t.class as u64) << (IPART_BITS + fw + 1)) | (ip << (fw + 1)) | (t.frac << 1) | t.tail as u64
+}
+
+/// Lookup stage: code -> packed term.
+#[derive(LogicBlock)]
+pub struct Exp2Lookup<const TW: usize> {
+    pub x: Signal<In, Bits<8>>,
+    pub term: Signal<Out, Bits<TW>>,
+    _arch: Exp2Arch,
+    _fmt: FloatFormat,
+}
+
+impl<const TW: usize> Exp2Lookup<TW> {
+    fn new(arch: Exp2Arch, fmt: FloatFormat) -> Self {
+        assert_eq!(TW as u32, term_width(&fmt));
+        Self { x: Default::default(), term: Default::default(), _arch: arch, _fmt: fmt }
+    }
+}
+
+impl<const TW: usize> Logic for Exp2Lookup<TW> {
+    fn update(&mut self) {
+        self.term.next = pack(&term(self.x.val().index() as u8, &self._fmt), &self._fmt).into();
+    }
+    fn connect(&mut self) {
+        self.term.connect();
+    }
+    fn hdl(&self) -> Verilog {
+        Verilog::Custom(match self._arch {
+            Exp2Arch::Table => {
+                let rows: Vec<(u64, u64)> =
+                    (0..=255u8).map(|c| (c as u64, pack(&term(c, &self._fmt), &self._fmt))).collect();
+                format!("// 2^x as (class, ipart, frac, tail) for every code\n{}",
+                    case_table("x", 8, "term", TW as u32, &rows, 0, None))
+            }
+            Exp2Arch::Decomposed => decomposed_lookup(&self._fmt),
+        })
+    }
+}
+
+/// Codes whose term is an exact power of two computed from the fields: |x| >= 8.
+fn is_big(code: u8) -> bool {
+    matches!(decode(code), Hif8::Finite(x) if x.abs() >= 8.0)
+}
+
+fn decomposed_lookup(fmt: &FloatFormat) -> String {
+    let tw = term_width(fmt);
+    let fw = fmt.man_bits + 1;
+    // The entry every tiny positive (negative) x shares: 2^x rounds within
+    // the frac width to 1 + 0 (2^-1 * (2 - 0)), with a non-zero tail.
+    let tiny_pos = Term { class: Class::Finite, ipart: 0, frac: 0, tail: true };
+    let tiny_neg = Term { class: Class::Finite, ipart: -1, frac: (1 << fw) - 1, tail: true };
+    let mut mid = Vec::new();
+    for c in 1..=255u8 {
+        let t = term(c, fmt);
+        if t.class != Class::Finite || is_big(c) {
+            continue;
+        }
+        let tiny = if c & 0x80 != 0 { tiny_neg } else { tiny_pos };
+        if t != tiny {
+            // Mid-range entries have |ipart| <= 8: store ipart in 5 bits.
+            assert!((-8..8).contains(&t.ipart) || t.ipart == 8 && t.frac == 0);
+            mid.push((c as u64, ((t.ipart as i64 as u64 & 0x1f) << (fw + 1)) | (t.frac << 1) | t.tail as u64));
+        }
+    }
+    let mw = 5 + fw + 1;
+    // Integer path. HiF8 normal codes with a positive exponent E >= 3:
+    // dot 01 & Em=01 (E=3, 3 mantissa bits), dot 10 & Em=0rr (E=4+rr, 2 bits),
+    // dot 11 & Em=0rrr (E=8+rrr, 1 bit). |x| = 1.M * 2^E, clamped at 511.
+    for c in 0..=255u8 {
+        if let (Some(f), Hif8::Finite(_)) = (normal_fields(c), decode(c)) {
+            assert_eq!(is_big(c), f.exp >= 3, "code {c:#x}");
+        }
+    }
+    let sat = IPART_LIMIT as u64;
+    format!(
+        "// HiF8 fields: sign, dot code, exponent field, mantissa\n\
+wire neg = x[7];\n\
+wire is_nan = x == 8'h80;\n\
+wire is_inf = x[6:0] == 7'h6f;\n\
+wire is_zero = x == 8'h00;\n\
+wire e3 = x[6:3] == 4'b0101;             // E = 3: |x| = 1.MMM * 8\n\
+wire e4_7 = x[6:5] == 2'b10 && !x[4];    // E = 4 + x[3:2]: |x| = 1.MM * 2^E\n\
+wire e8_15 = x[6:5] == 2'b11 && !x[4];   // E = 8 + x[3:1]: |x| = 1.M * 2^E\n\
+wire big = e3 | e4_7 | e8_15;\n\
+reg [9:0] mag;                           // |x| when big, clamped at {sat}\n\
+always @(*) begin\n\
+    if (e3) mag = {{6'd0, 1'b1, x[2:0]}};\n\
+    else if (e4_7) mag = {{7'd0, 1'b1, x[1:0]}} << (3'd2 + {{1'b0, x[3:2]}});\n\
+    else if (x[3:1] == 3'd0) mag = {{8'd0, 1'b1, x[0]}} << 7;\n\
+    else mag = {};\n\
+end\n\
+// Codes between tiny and big: (ipart[4:0], frac, tail)\n\
+reg [{}:0] mid_entry;\n\
+reg is_mid;\n\
+{}\
+wire [9:0] mid_ipart = {{{{5{{mid_entry[{}]}}}}, mid_entry[{}:{}]}};\n\
+always @(*) begin\n\
+    if (is_nan) term = {};\n\
+    else if (is_inf) term = neg ? {} : {};\n\
+    else if (is_zero) term = {};\n\
+    else if (big) term = {{2'd0, neg ? -mag : mag, {}}};\n\
+    else if (is_mid) term = {{2'd0, mid_ipart, mid_entry[{}:0]}};\n\
+    else term = neg ? {} : {};\n\
+end\n",
+        lit(10, sat),
+        mw - 1,
+        case_table("x", 8, "mid_entry", mw, &mid, 0, Some("is_mid")),
+        mw - 1,
+        mw - 1,
+        fw + 1,
+        lit(tw, pack(&Term { class: Class::NaN, ipart: 0, frac: 0, tail: false }, fmt)),
+        lit(tw, pack(&Term { class: Class::NegInf, ipart: 0, frac: 0, tail: false }, fmt)),
+        lit(tw, pack(&Term { class: Class::PosInf, ipart: 0, frac: 0, tail: false }, fmt)),
+        lit(tw, 0),
+        lit(fw + 1, 0),
+        fw,
+        lit(tw, pack(&tiny_neg, fmt)),
+        lit(tw, pack(&tiny_pos, fmt)),
+    )
+}
+
+/// Round stage: packed term + shift -> IEEE bits.
+#[derive(LogicBlock)]
+pub struct Exp2Round<const TW: usize, const OW: usize> {
+    pub term: Signal<In, Bits<TW>>,
+    pub shift: Signal<In, Bits<8>>,
+    pub y: Signal<Out, Bits<OW>>,
+    _fmt: FloatFormat,
+}
+
+impl<const TW: usize, const OW: usize> Exp2Round<TW, OW> {
+    fn new(fmt: FloatFormat) -> Self {
+        assert_eq!(OW as u32, fmt.width());
+        Self { term: Default::default(), shift: Default::default(), y: Default::default(), _fmt: fmt }
+    }
+}
+
+impl<const TW: usize, const OW: usize> Logic for Exp2Round<TW, OW> {
+    fn update(&mut self) {}
+    fn connect(&mut self) {
+        self.y.connect();
+    }
+    fn hdl(&self) -> Verilog {
+        Verilog::Custom(round_verilog(&self._fmt))
+    }
+}
+
+fn round_verilog(fmt: &FloatFormat) -> String {
+    let tw = term_width(fmt);
+    let m = fmt.man_bits;
+    let eb = fmt.exp_bits;
+    // Right shift for subnormals is clamped at m+3: beyond it the value is below
+    // half the smallest subnormal and everything lands in the sticky bits.
+    let kmax = m + 3;
+    let kw = 32 - kmax.leading_zeros();
+    let sw = 2 * m + 5;
+    format!(
+        "wire [1:0] cls = term[{}:{}];\n\
+wire [9:0] ipart = term[{}:{}];\n\
+wire [{m}:0] frac = term[{}:1];\n\
+wire tail = term[0];\n\
+// Biased exponent of 2^(ipart + shift): the rescale is an exponent add.\n\
+wire [11:0] ebias = {{{{2{{ipart[9]}}}}, ipart}} + {{{{4{{shift[7]}}}}, shift}} + {};\n\
+wire sub = ebias[11] || ebias == 12'd0;          // subnormal (or zero) result\n\
+wire ovf = !ebias[11] && ebias >= {};            // beyond the largest binade\n\
+wire [11:0] k_full = 12'd1 - ebias;\n\
+wire [{}:0] k = !sub ? {} : (k_full > {} ? {} : k_full[{}:0]);\n\
+// {{1.frac, guard room}} shifted into place: mantissa, guard, sticky bits.\n\
+// Its top bit (the hidden one before shifting) is read by nobody, hence:\n\
+/* verilator lint_off UNUSEDSIGNAL */\n\
+wire [{}:0] sig = {{1'b1, frac, {}}} >> k;\n\
+/* verilator lint_on UNUSEDSIGNAL */\n\
+wire [{}:0] unrounded = {{sub ? {} : ebias[{}:0], sig[{}:{}]}};\n\
+wire guard = sig[{}];\n\
+wire sticky = tail || sig[{}:0] != {};\n\
+wire [{}:0] rounded = unrounded + {{{}, guard && (sticky || unrounded[0])}};\n\
+always @(*) begin\n\
+    case (cls)\n\
+        2'd1: y = {};   // NaN\n\
+        2'd2: y = {};   // +Inf\n\
+        2'd3: y = {};   // 2^-Inf = +0\n\
+        default: y = ovf ? {} : {{1'b0, rounded}};\n\
+    endcase\n\
+end\n",
+        tw - 1, tw - 2,
+        tw - 3, tw - 12,
+        m + 1,
+        lit(12, fmt.bias() as u64),
+        lit(12, fmt.exp_max_field() as u64),
+        kw - 1, lit(kw, 0), lit(12, kmax as u64), lit(kw, kmax as u64), kw - 1,
+        sw - 1, lit(m + 3, 0),
+        eb + m - 1, lit(eb, 0), eb - 1, 2 * m + 3, m + 4,
+        m + 3,
+        m + 2, lit(m + 3, 0),
+        eb + m - 1, lit(eb + m - 1, 0),
+        lit(fmt.width(), fmt.quiet_nan()),
+        lit(fmt.width(), fmt.pos_inf()),
+        lit(fmt.width(), 0),
+        lit(fmt.width(), fmt.pos_inf()),
+    )
+}
+
+/// The unit: lookup -> [register] -> round -> register.
+#[derive(LogicBlock)]
+pub struct Hif8Exp2<const TW: usize, const OW: usize> {
+    pub clk: Signal<In, Clock>,
+    pub rst: Signal<In, Bit>,
+    pub in_valid: Signal<In, Bit>,
+    pub in_x: Signal<In, Bits<8>>,
+    pub in_shift: Signal<In, Bits<8>>,
+    pub out_valid: Signal<Out, Bit>,
+    pub out_y: Signal<Out, Bits<OW>>,
+    lookup: Exp2Lookup<TW>,
+    round: Exp2Round<TW, OW>,
+    /// 1 when the register between lookup and round is used.
+    mid_reg: Constant<Bit>,
+    term_q: DFF<Bits<TW>>,
+    shift_q: DFF<Bits<8>>,
+    valid_q: DFF<Bit>,
+    y_q: DFF<Bits<OW>>,
+    out_valid_q: DFF<Bit>,
+}
+
+impl<const TW: usize, const OW: usize> Logic for Hif8Exp2<TW, OW> {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(self, clk, term_q, shift_q, valid_q, y_q, out_valid_q);
+        self.lookup.x.next = self.in_x.val();
+        self.term_q.d.next = self.lookup.term.val();
+        self.shift_q.d.next = self.in_shift.val();
+        self.valid_q.d.next = self.in_valid.val() & !self.rst.val();
+        if self.mid_reg.val() {
+            self.round.term.next = self.term_q.q.val();
+            self.round.shift.next = self.shift_q.q.val();
+            self.out_valid_q.d.next = self.valid_q.q.val() & !self.rst.val();
+        } else {
+            self.round.term.next = self.lookup.term.val();
+            self.round.shift.next = self.in_shift.val();
+            self.out_valid_q.d.next = self.in_valid.val() & !self.rst.val();
+        }
+        self.y_q.d.next = self.round.y.val();
+        self.out_y.next = self.y_q.q.val();
+        self.out_valid.next = self.out_valid_q.q.val();
+    }
+}
+
+impl<const TW: usize, const OW: usize> Hif8Exp2<TW, OW> {
+    fn new(cfg: &Exp2Config) -> Self {
+        Self {
+            clk: Default::default(),
+            rst: Default::default(),
+            in_valid: Default::default(),
+            in_x: Default::default(),
+            in_shift: Default::default(),
+            out_valid: Default::default(),
+            out_y: Default::default(),
+            lookup: Exp2Lookup::new(cfg.arch, cfg.out_format),
+            round: Exp2Round::new(cfg.out_format),
+            mid_reg: Constant::new(cfg.stages == 2),
+            term_q: Default::default(),
+            shift_q: Default::default(),
+            valid_q: Default::default(),
+            y_q: Default::default(),
+            out_valid_q: Default::default(),
+        }
+    }
+}
+
+pub fn generate(name: &str, cfg: &Exp2Config) -> anyhow::Result<Module> {
+    anyhow::ensure!((1..=2).contains(&cfg.stages), "hif8_exp2: --stages must be 1 or 2, got {}", cfg.stages);
+    let params = serde_json::to_value(cfg)?;
+    let desc = format!(
+        "y = {} of 2^(x + shift), x HiF8, shift int8; round to nearest even ({:?} lookup)",
+        cfg.out_format.name, cfg.arch
+    );
+    let latency = cfg.stages;
+    Ok(match cfg.out_format.name {
+        "fp16" => emit(&mut Hif8Exp2::<24, 16>::new(cfg), name, "hif8_exp2", params, latency, &desc),
+        "bf16" => emit(&mut Hif8Exp2::<21, 16>::new(cfg), name, "hif8_exp2", params, latency, &desc),
+        "fp32" => emit(&mut Hif8Exp2::<37, 32>::new(cfg), name, "hif8_exp2", params, latency, &desc),
+        other => anyhow::bail!("hif8_exp2: no output format {other}"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::formats::*;
+
+    #[test]
+    fn terms_of_landmarks() {
+        let t = term(0x08, &FP16); // 1.0
+        assert_eq!(t, Term { class: Class::Finite, ipart: 1, frac: 0, tail: false });
+        let t = term(0x18, &FP16); // 0.5: 2^0.5 = 1.0110101000001...
+        assert_eq!((t.ipart, t.frac, t.tail), (0, 0b01101010000, true));
+        let t = term(0x98, &FP16); // -0.5: 2^-1 * 2^0.5
+        assert_eq!((t.ipart, t.frac, t.tail), (-1, 0b01101010000, true));
+        assert_eq!(term(0x6E, &FP16).ipart, IPART_LIMIT);
+    }
+
+    #[test]
+    fn term_widths_match_the_instantiations() {
+        assert_eq!(term_width(&FP16), 24);
+        assert_eq!(term_width(&BF16), 21);
+        assert_eq!(term_width(&FP32), 37);
+    }
+}
