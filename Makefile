@@ -1,0 +1,40 @@
+# The two setup commands: `make rtl` (generate the default IP set) and
+# `make test` (install missing tools if root, then build and run every test).
+CARGO ?= cargo
+GEN := generated
+
+.PHONY: all rtl test lint synth report bench setup clean
+
+all: rtl
+
+setup:
+	@scripts/setup.sh
+
+rtl:
+	$(CARGO) run -q -p rtl-gen -- defaults --out $(GEN)
+
+lint: setup rtl
+	@for f in $(GEN)/*.v; do \
+	    verilator --lint-only -Wall $$f || exit 1; \
+	done; echo "lint: $(GEN)/*.v clean under verilator -Wall"
+
+# Unit tests, golden-model tests against the spec vectors, exhaustive and
+# random co-simulation (release build: Verilator models at full speed), and
+# the 2^32 FP32 -> HiF8 sweep.
+test: setup rtl lint
+	$(CARGO) test --release --workspace
+	$(CARGO) test --release -p verif --test golden_hif8 -- --ignored --nocapture
+
+synth: setup rtl
+	python3 scripts/synth.py
+
+report: synth
+	@cat results/synth.md
+
+# Co-simulation throughput (cycles/s), printed.
+bench: setup rtl
+	$(CARGO) test --release -p verif --test cosim_hif8 -- --ignored --nocapture throughput
+
+clean:
+	$(CARGO) clean
+	rm -rf build

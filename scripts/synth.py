@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""`make synth`: Yosys synthesis of every module in generated/manifest.json.
+
+Per module: generic synthesis (check -assert, no latches allowed), cell count,
+`stat -tech cmos` transistor estimate, logic depth, then sky130_fd_sc_hd
+mapping (dfflibmap + abc -liberty at the clock of constraints/clock.sdc) for
+area in um^2. Writes results/synth.md and results/synth.json.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+GEN = os.path.join(ROOT, "generated")
+BUILD = os.path.join(ROOT, "build", "synth")
+PDK = os.path.join(ROOT, "..", "shared", "pdk", "sky130_fd_sc_hd__tt_025C_1v80.lib.gz")
+SDC = os.path.join(ROOT, "constraints", "clock.sdc")
+
+
+def clock_period_ns():
+    m = re.search(r"-period\s+([0-9.]+)", open(SDC).read())
+    return float(m.group(1))
+
+
+def yosys(script, log):
+    r = subprocess.run(["yosys", "-q", "-l", log, "-p", script], capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit(f"yosys failed ({log}):\n{r.stderr[-3000:]}")
+    return open(log).read()
+
+
+def last(pattern, text, conv=float, default=None):
+    found = re.findall(pattern, text)
+    return conv(found[-1]) if found else default
+
+
+def synth(mod, lib, period_ps):
+    name, path = mod["module"], os.path.join(GEN, mod["file"])
+    log = os.path.join(BUILD, f"{name}.generic.log")
+    text = yosys(
+        f"read_verilog {path}; hierarchy -check -top {name}; synth -flatten -top {name}; "
+        f"check -assert; select -assert-none t:$dlatch t:$_DLATCH_* t:$_SR_*; "
+        f"tee -o {BUILD}/{name}.stat.txt stat; tee -o {BUILD}/{name}.cmos.txt stat -tech cmos; "
+        f"ltp -noff",
+        log,
+    )
+    stat = open(f"{BUILD}/{name}.stat.txt").read()
+    cmos = open(f"{BUILD}/{name}.cmos.txt").read()
+    row = {
+        "module": name,
+        "params": mod["params"],
+        "latency": mod["latency"],
+        "cells": last(r"Number of cells:\s+(\d+)", stat, int),
+        "flops": sum(int(n) for n in re.findall(r"\$_S?DFF\w*_\s+(\d+)", stat)),
+        "transistors": last(r"Estimated number of transistors:\s+(\d+)", cmos, int),
+        "depth": last(r"Longest topological path in \S+ \(length=(\d+)\)", text, int),
+    }
+    log = os.path.join(BUILD, f"{name}.sky130.log")
+    text = yosys(
+        f"read_liberty -lib {lib}; read_verilog {path}; hierarchy -check -top {name}; "
+        f"synth -flatten -top {name}; dfflibmap -liberty {lib}; abc -D {period_ps} -liberty {lib}; opt_clean; "
+        f"check -assert; tee -o {BUILD}/{name}.sky130.txt stat -liberty {lib}; "
+        f"write_verilog -noattr {BUILD}/{name}.sky130.v",
+        log,
+    )
+    sky = open(f"{BUILD}/{name}.sky130.txt").read()
+    row["sky130_um2"] = last(r"Chip area for module '\\?\S+':\s+([0-9.]+)", sky)
+    row["sky130_cells"] = last(r"Number of cells:\s+(\d+)", sky, int)
+    return row
+
+
+def main():
+    os.makedirs(BUILD, exist_ok=True)
+    lib = os.path.join(BUILD, "sky130_logic.lib")
+    if not os.path.exists(lib):
+        subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "liberty_logic_only.py"), PDK, lib], check=True)
+    manifest = json.load(open(os.path.join(GEN, "manifest.json")))
+    period = clock_period_ns()
+    version = subprocess.run(["yosys", "-V"], capture_output=True, text=True).stdout.strip()
+    rows = []
+    for mod in manifest["modules"]:
+        row = synth(mod, lib, int(period * 1000))
+        print(f"{row['module']}: {row['cells']} cells, {row['transistors']} transistors, "
+              f"{row['sky130_um2']} um^2", file=sys.stderr)
+        rows.append(row)
+    os.makedirs(os.path.join(ROOT, "results"), exist_ok=True)
+    with open(os.path.join(ROOT, "results", "synth.json"), "w") as f:
+        json.dump({"yosys": version, "clock_ns": period, "modules": rows}, f, indent=1)
+    lines = [
+        f"Synthesis of generated/ ({version}; sky130_fd_sc_hd tt 025C 1v80, abc -D {int(period*1000)} ps).",
+        "",
+        "| module | parameters | latency | generic cells | flops | CMOS transistors | logic depth | sky130 cells | sky130 area (um^2) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        p = ", ".join(f"{k}={v}" for k, v in r["params"].items())
+        lines.append(f"| `{r['module']}` | {p} | {r['latency']} | {r['cells']} | {r['flops']} | "
+                     f"{r['transistors']} | {r['depth']} | {r['sky130_cells']} | {r['sky130_um2']:.1f} |")
+    open(os.path.join(ROOT, "results", "synth.md"), "w").write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
