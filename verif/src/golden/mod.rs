@@ -1,0 +1,9 @@
+//! Golden (reference) models, written from `shared/spec` only.
+//!
+//! Independence rule: nothing here may be derived from, or import, the RTL generator.
+//! A bug copied into both the generator and its reference would be invisible to every
+//! co-simulation test, so these models re-derive the behaviour from the spec text.
+
+pub mod exp2;
+pub mod fp;
+pub mod hif8;
