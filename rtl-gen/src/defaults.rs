@@ -6,8 +6,11 @@ use crate::emit::Module;
 use crate::exp2::{self, Exp2Arch, Exp2Config};
 use crate::formats::{BF16, FP16, FP32};
 use crate::fp32_to_hif8::{self, Fp32ToHif8Config};
+use crate::hccs::{HccsConfig, Recip};
 use anyhow::{Context, Result};
 use std::path::Path;
+
+pub const HCCS_DEFAULT: HccsConfig = HccsConfig { lanes: 4, max_len: 256, out_bits: 8, r: 15, recip: Recip::Div };
 
 pub fn default_set() -> Result<Vec<Module>> {
     let exp2 = |name: &str, arch, out_format, stages| exp2::generate(name, &Exp2Config { arch, out_format, stages });
@@ -19,6 +22,7 @@ pub fn default_set() -> Result<Vec<Module>> {
         exp2("hif8_exp2_table_fp32", Exp2Arch::Table, FP32, 1)?,
         fp32_to_hif8::generate("fp32_to_hif8", &Fp32ToHif8Config { stages: 2 })?,
         fp32_to_hif8::generate("fp32_to_hif8_s1", &Fp32ToHif8Config { stages: 1 })?,
+        // HCCS_DEFAULT_SET
     ])
 }
 

@@ -66,7 +66,9 @@ fn rename(text: &str, module: &str) -> String {
         if tok.is_empty() {
             return;
         }
-        let new = if tok == "top" {
+        let new = if tok.starts_with('$') {
+            tok.clone() // a system function such as $signed
+        } else if tok == "top" {
             module.to_string()
         } else if let Some(rest) = tok.strip_prefix("top$") {
             format!("{module}_{}", rest.replace('$', "_"))
@@ -134,5 +136,9 @@ mod tests {
     #[should_panic]
     fn refuses_collisions() {
         rename("r_d r$d", "unit");
+    }
+    #[test]
+    fn keeps_system_functions() {
+        assert_eq!(rename("a = $signed(b$c);", "unit"), "a = $signed(b_c);");
     }
 }

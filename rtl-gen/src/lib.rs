@@ -8,5 +8,6 @@ pub mod emit;
 pub mod exp2;
 pub mod formats;
 pub mod fp32_to_hif8;
+pub mod hccs;
 pub mod hif8;
 pub mod vtext;
