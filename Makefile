@@ -11,7 +11,7 @@ setup:
 	@scripts/setup.sh
 
 rtl:
-	$(CARGO) run -q -p rtl-gen -- defaults --out $(GEN)
+	$(CARGO) run -q --release -p rtl-gen -- defaults --out $(GEN)
 
 lint: setup rtl
 	@for f in $(GEN)/*.v; do \

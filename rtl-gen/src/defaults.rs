@@ -6,7 +6,7 @@ use crate::emit::Module;
 use crate::exp2::{self, Exp2Arch, Exp2Config};
 use crate::formats::{BF16, FP16, FP32};
 use crate::fp32_to_hif8::{self, Fp32ToHif8Config};
-use crate::hccs::{HccsConfig, Recip};
+use crate::hccs::{self, HccsConfig, Recip};
 use anyhow::{Context, Result};
 use std::path::Path;
 
@@ -22,7 +22,8 @@ pub fn default_set() -> Result<Vec<Module>> {
         exp2("hif8_exp2_table_fp32", Exp2Arch::Table, FP32, 1)?,
         fp32_to_hif8::generate("fp32_to_hif8", &Fp32ToHif8Config { stages: 2 })?,
         fp32_to_hif8::generate("fp32_to_hif8_s1", &Fp32ToHif8Config { stages: 1 })?,
-        // HCCS_DEFAULT_SET
+        hccs::generate("hccs_softmax", &HCCS_DEFAULT)?,
+        hccs::generate("hccs_softmax_clb", &HccsConfig { recip: Recip::Clb, ..HCCS_DEFAULT })?,
     ])
 }
 

@@ -98,29 +98,30 @@ fn rename(text: &str, module: &str) -> String {
     out
 }
 
-/// Ports of the top module, read back from its declarations.
+/// Ports of the top module: the names of its header, with the direction and
+/// width of each one's first declaration (functions inside may declare
+/// `input`s of their own further down).
 fn top_ports(text: &str, module: &str) -> Vec<Port> {
-    let start = text.find(&format!("module {module}(")).expect("top module present");
+    let head = format!("module {module}(");
+    let start = text.find(&head).expect("top module present") + head.len();
+    let names: Vec<&str> = text[start..start + text[start..].find(')').unwrap()].split(',').map(str::trim).collect();
     let end = start + text[start..].find("endmodule").expect("endmodule");
-    let mut ports = Vec::new();
-    for line in text[start..end].lines() {
-        let line = line.trim();
-        let dir = if line.starts_with("input ") {
-            "input"
-        } else if line.starts_with("output ") {
-            "output"
-        } else {
-            continue;
-        };
-        let decl = line.trim_end_matches(';');
-        let name = decl.split_whitespace().last().unwrap().to_string();
-        let width = match (decl.find('['), decl.find(':')) {
-            (Some(a), Some(b)) => decl[a + 1..b].trim().parse::<u32>().unwrap() + 1,
-            _ => 1,
-        };
-        ports.push(Port { name, dir, width });
-    }
-    ports
+    let decls: Vec<&str> = text[start..end].lines().map(str::trim).collect();
+    names
+        .iter()
+        .map(|name| {
+            let decl = decls
+                .iter()
+                .find(|l| (l.starts_with("input ") || l.starts_with("output ")) && l.trim_end_matches(';').ends_with(&format!(" {name}")))
+                .unwrap_or_else(|| panic!("no declaration of port {name}"));
+            let dir = if decl.starts_with("input ") { "input" } else { "output" };
+            let width = match (decl.find('['), decl.find(':')) {
+                (Some(a), Some(b)) => decl[a + 1..b].trim().parse::<u32>().unwrap() + 1,
+                _ => 1,
+            };
+            Port { name: name.to_string(), dir, width }
+        })
+        .collect()
 }
 
 #[cfg(test)]

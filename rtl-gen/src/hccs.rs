@@ -373,7 +373,8 @@ fn div_unit(c: &HccsConfig) -> String {
     let dpc = c.div_bits_per_cycle();
     let steps = qw.div_ceil(dpc);
     let cw = clog2(steps as u64 + 1).max(1);
-    // The dividend T * 2^R, MSB first, padded at the top to a whole number of steps.
+    // The dividend T * 2^R, brought down MSB first; zero-padded at the top to a
+    // whole number of steps (leading zero quotient bits fall off c_q).
     let dividend = ((1u64 << c.out_bits) - 1) << c.r;
     let nw = steps * dpc;
     format!(
@@ -439,7 +440,7 @@ end
         zero_c = lit(cw, 0),
         one_c = lit(cw, 1),
         zero_r = lit(zw + 1, 0),
-        num = lit(nw, dividend << (nw - qw)),
+        num = lit(nw, dividend),
         zero_q = lit(qw, 0),
         zero_z = lit(zw, 0),
     )

@@ -7,3 +7,4 @@
 pub mod exp2;
 pub mod fp;
 pub mod hif8;
+pub mod hccs;
