@@ -6,11 +6,11 @@ use crate::emit::Module;
 use crate::exp2::{self, Exp2Arch, Exp2Config};
 use crate::formats::{BF16, FP16, FP32};
 use crate::fp32_to_hif8::{self, Fp32ToHif8Config};
-use crate::hccs::{self, HccsConfig, Recip};
+use crate::hccs::{self, HccsConfig, Recip, Score};
 use anyhow::{Context, Result};
 use std::path::Path;
 
-pub const HCCS_DEFAULT: HccsConfig = HccsConfig { lanes: 4, max_len: 256, out_bits: 8, r: 15, recip: Recip::Div };
+pub const HCCS_DEFAULT: HccsConfig = HccsConfig { lanes: 4, max_len: 256, out_bits: 8, r: 15, recip: Recip::Div, score: Score::Hccs };
 
 pub fn default_set() -> Result<Vec<Module>> {
     let exp2 = |name: &str, arch, out_format, stages| exp2::generate(name, &Exp2Config { arch, out_format, stages });
@@ -22,8 +22,10 @@ pub fn default_set() -> Result<Vec<Module>> {
         exp2("hif8_exp2_table_fp32", Exp2Arch::Table, FP32, 1)?,
         fp32_to_hif8::generate("fp32_to_hif8", &Fp32ToHif8Config { stages: 2 })?,
         fp32_to_hif8::generate("fp32_to_hif8_s1", &Fp32ToHif8Config { stages: 1 })?,
-        hccs::generate("hccs_softmax", &HCCS_DEFAULT)?,
-        hccs::generate("hccs_softmax_clb", &HccsConfig { recip: Recip::Clb, ..HCCS_DEFAULT })?,
+        hccs::generate("hccs_softmax", &HCCS_DEFAULT, None)?,
+        hccs::generate("hccs_softmax_clb", &HccsConfig { recip: Recip::Clb, ..HCCS_DEFAULT }, None)?,
+        // The baseline HCCS is measured against (synthesis) and co-simulated like it.
+        hccs::generate("lut_softmax", &HccsConfig { score: Score::ExpLut { scale: 16.0 }, ..HCCS_DEFAULT }, None)?,
     ])
 }
 

@@ -14,7 +14,7 @@
 //! Each unit moves one beat a cycle with no bubble between rows.
 
 use crate::emit::{emit, Module};
-use crate::vtext::lit;
+use crate::vtext::{case_table, lit};
 use rust_hdl::prelude::*;
 use serde::Serialize;
 
@@ -27,6 +27,18 @@ pub enum Recip {
     Clb,
 }
 
+/// What the engine computes per element before normalising.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Score {
+    /// HCCS: s = max(0, B - S*min(m - x, Dmax)).
+    Hccs,
+    /// Baseline in the spirit of hls4ml's softmax: s = round(32767 * exp(-(m - x) / scale))
+    /// from a 256-entry table on the max-centred input (x = logit * scale).
+    /// The B/S/Dmax ports are kept so that it drops in for hccs_softmax, and ignored.
+    ExpLut { scale: f64 },
+}
+
 #[derive(Clone, Copy, Debug, Serialize)]
 pub struct HccsConfig {
     pub lanes: u32,
@@ -34,6 +46,27 @@ pub struct HccsConfig {
     pub out_bits: u32,
     pub r: u32,
     pub recip: Recip,
+    pub score: Score,
+}
+
+/// Per-head constants baked into the engine (from a calibration JSON): the
+/// engine then takes `s_head[7:0]` with the first beat instead of B, S, Dmax.
+/// A head index past the table gives B = S = Dmax = 0: Z = 0, the row is flagged.
+#[derive(Clone, Debug, Serialize)]
+pub struct HeadTable {
+    pub source: String,
+    /// (B, S, Dmax) per head index.
+    pub heads: Vec<(u16, u8, u8)>,
+}
+
+impl HeadTable {
+    pub fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(!self.heads.is_empty() && self.heads.len() <= 256, "{}: 1..256 heads needed, got {}", self.source, self.heads.len());
+        for (i, &(b, s, d)) in self.heads.iter().enumerate() {
+            anyhow::ensure!(b <= 32767 && s <= 127 && d <= 127, "{}: head {i}: B={b} S={s} Dmax={d} out of range (B 0..32767, S and Dmax 0..127)", self.source);
+        }
+        Ok(())
+    }
 }
 
 impl HccsConfig {
@@ -46,6 +79,10 @@ impl HccsConfig {
         );
         anyhow::ensure!(self.out_bits == 8 || self.out_bits == 16, "hccs: OUT_BITS must be 8 or 16, got {}", self.out_bits);
         anyhow::ensure!((1..=24).contains(&self.r), "hccs: R must be 1..24, got {}", self.r);
+        if let Score::ExpLut { scale } = self.score {
+            anyhow::ensure!(scale > 0.0 && scale <= 64.0, "exp-LUT softmax: scale must be in (0, 64], got {scale}");
+            anyhow::ensure!(self.recip == Recip::Div, "exp-LUT softmax: only the DIV reciprocal");
+        }
         Ok(())
     }
     /// Bits of Z = sum of n scores of at most 16 bits (B is a 16-bit port).
@@ -74,6 +111,11 @@ impl HccsConfig {
     }
 }
 
+/// Entry d of the exp-LUT baseline: round(32767 * exp(-d / scale)).
+pub fn exp_lut_entry(d: u32, scale: f64) -> u16 {
+    (32767.0 * (-(d as f64) / scale).exp()).round() as u16
+}
+
 pub fn clog2(n: u64) -> u32 {
     if n <= 1 {
         0
@@ -83,7 +125,7 @@ pub fn clog2(n: u64) -> u32 {
 }
 
 /// The engine's Verilog body (the module header comes from the rust-hdl ports).
-fn body(c: &HccsConfig) -> String {
+fn body(c: &HccsConfig, heads: Option<&HeadTable>) -> String {
     let l = c.lanes;
     let ob = c.out_bits;
     let depth = c.max_len / l;
@@ -144,6 +186,55 @@ endfunction\n",
             tobl = lit(ob, t),
         ),
     };
+    let consts = match heads {
+        None => "wire [15:0] in_b = s_b;\nwire [7:0] in_s = s_s;\nwire [7:0] in_dmax = s_dmax;\n".to_string(),
+        Some(t) => {
+            let rows: Vec<(u64, u64)> = t.heads.iter().enumerate()
+                .map(|(i, &(b, s, d))| (i as u64, (b as u64) << 16 | (s as u64) << 8 | d as u64)).collect();
+            format!("// Calibrated constants per head ({}): {{B, S, Dmax}}\nreg [31:0] head_consts;\n{}wire [15:0] in_b = head_consts[31:16];\nwire [7:0] in_s = head_consts[15:8];\nwire [7:0] in_dmax = head_consts[7:0];\n",
+                t.source, case_table("s_head", 8, "head_consts", 32, &rows, 0, None))
+        }
+    };
+    let score_fn = match c.score {
+        Score::Hccs => "// s = max(0, B - S*min(m - x, Dmax)), x and m int8 with x <= m\n\
+function [15:0] score;\n\
+    input [7:0] x;\n\
+    input [7:0] m;\n\
+    input [15:0] b;\n\
+    input [7:0] s;\n\
+    input [7:0] dmax;\n\
+    reg [7:0] gap;\n\
+    reg [7:0] d;\n\
+    reg [15:0] sd;\n\
+    begin\n\
+        gap = m - x;                 // m >= x as signed, so 0..255 fits unsigned\n\
+        d = gap > dmax ? dmax : gap;\n\
+        sd = {8'd0, s} * {8'd0, d};\n\
+        score = sd > b ? 16'd0 : b - sd;\n\
+    end\n\
+endfunction\n".to_string(),
+        Score::ExpLut { scale } => {
+            let rows: Vec<(u64, u64)> = (0..256u64).map(|d| (d, exp_lut_entry(d as u32, scale) as u64)).collect();
+            format!("// s = round(32767 * exp(-(m - x) / {scale})): exp table on the max-centred input.\n\
+// B, S, Dmax are not used: the ports stay for drop-in compatibility, hence:\n\
+/* verilator lint_off UNUSEDSIGNAL */\n\
+function [15:0] score;\n\
+    input [7:0] x;\n\
+    input [7:0] m;\n\
+    input [15:0] b;\n\
+    input [7:0] s;\n\
+    input [7:0] dmax;\n\
+    reg [7:0] gap;\n\
+    reg [15:0] e;\n\
+    begin\n\
+        gap = m - x;\n\
+        {}\
+        score = e;\n\
+    end\n\
+endfunction\n\
+/* verilator lint_on UNUSEDSIGNAL */\n", case_table("gap", 8, "e", 16, &rows, 0, None).replace("always @(*) begin\n", "").replace("\nend\n", "\n").replace("endcase", "endcase\n"))
+        }
+    };
     let recip_of = match c.recip {
         Recip::Div => "rho[d_slot]",
         Recip::Clb => "klog[d_slot]",
@@ -168,24 +259,7 @@ reg over [0:3];                      // longer than MAX_LEN: outputs 0, flagged
 reg negc [0:3];                      // B < S*Dmax: scores clamp at 0, flagged
 reg [{zwm}:0] zs [0:3];              // Z = sum of scores
 {recip_decl}
-// s = max(0, B - S*min(m - x, Dmax)), x and m int8 with x <= m
-function [15:0] score;
-    input [7:0] x;
-    input [7:0] m;
-    input [15:0] b;
-    input [7:0] s;
-    input [7:0] dmax;
-    reg [7:0] gap;
-    reg [7:0] d;
-    reg [15:0] sd;
-    begin
-        gap = m - x;                 // m >= x as signed, so 0..255 fits unsigned
-        d = gap > dmax ? dmax : gap;
-        sd = {{8'd0, s}} * {{8'd0, d}};
-        score = sd > b ? 16'd0 : b - sd;
-    end
-endfunction
-
+{score_fn}{consts}
 {product}
 // ---- ingest
 reg [1:0] w_slot;
@@ -257,10 +331,10 @@ always @(posedge clk) begin
     if (w_fire) begin
         if (w_beat < {depth_lit}) mem[{{w_slot, w_beat[{awm}:0]}}] <= s_data;
         if (w_beat == 32'd0) begin
-            cb[w_slot] <= s_b;
-            cs[w_slot] <= s_s;
-            cd[w_slot] <= s_dmax;
-            negc[w_slot] <= {{8'd0, s_s}} * {{8'd0, s_dmax}} > s_b;
+            cb[w_slot] <= in_b;
+            cs[w_slot] <= in_s;
+            cd[w_slot] <= in_dmax;
+            negc[w_slot] <= {negc};
         end
         if (s_last) begin
             nbeats[w_slot] <= w_beat + 32'd1;
@@ -350,6 +424,12 @@ end
         zpad = zw - 16,
         recip_decl = recip_decl,
         product = product,
+        score_fn = score_fn,
+        consts = consts,
+        negc = match c.score {
+            Score::Hccs => "{8'd0, in_s} * {8'd0, in_dmax} > in_b",
+            Score::ExpLut { .. } => "1'b0",
+        },
         l = l,
         recip_unit = recip_unit,
         rwm = recip_w - 1,
@@ -476,7 +556,7 @@ end
 }
 
 macro_rules! hccs_top {
-    ($name:ident) => {
+    ($name:ident, $($const_port:ident : $w:literal),*) => {
         /// Ports of spec/interfaces.md; the engine body is generated Verilog.
         #[derive(LogicBlock)]
         pub struct $name<const DW: usize, const KW: usize, const OW: usize> {
@@ -487,9 +567,7 @@ macro_rules! hccs_top {
             pub s_data: Signal<In, Bits<DW>>,
             pub s_keep: Signal<In, Bits<KW>>,
             pub s_last: Signal<In, Bit>,
-            pub s_b: Signal<In, Bits<16>>,
-            pub s_s: Signal<In, Bits<8>>,
-            pub s_dmax: Signal<In, Bits<8>>,
+            $( pub $const_port: Signal<In, Bits<$w>>, )*
             pub m_valid: Signal<Out, Bit>,
             pub m_ready: Signal<In, Bit>,
             pub m_data: Signal<Out, Bits<OW>>,
@@ -497,78 +575,101 @@ macro_rules! hccs_top {
             pub m_last: Signal<Out, Bit>,
             pub m_err: Signal<Out, Bit>,
             _cfg: HccsConfig,
+            _heads: Option<HeadTable>,
+        }
+
+        impl<const DW: usize, const KW: usize, const OW: usize> Logic for $name<DW, KW, OW> {
+            fn update(&mut self) {}
+            fn connect(&mut self) {
+                self.s_ready.connect();
+                self.m_valid.connect();
+                self.m_data.connect();
+                self.m_keep.connect();
+                self.m_last.connect();
+                self.m_err.connect();
+            }
+            fn hdl(&self) -> Verilog {
+                Verilog::Custom(body(&self._cfg, self._heads.as_ref()))
+            }
+        }
+
+        impl<const DW: usize, const KW: usize, const OW: usize> $name<DW, KW, OW> {
+            fn new(cfg: HccsConfig, heads: Option<HeadTable>) -> Self {
+                assert_eq!((DW, KW, OW), (8 * cfg.lanes as usize, cfg.lanes as usize, (cfg.out_bits * cfg.lanes) as usize));
+                Self {
+                    clk: Default::default(),
+                    rst: Default::default(),
+                    s_valid: Default::default(),
+                    s_ready: Default::default(),
+                    s_data: Default::default(),
+                    s_keep: Default::default(),
+                    s_last: Default::default(),
+                    $( $const_port: Default::default(), )*
+                    m_valid: Default::default(),
+                    m_ready: Default::default(),
+                    m_data: Default::default(),
+                    m_keep: Default::default(),
+                    m_last: Default::default(),
+                    m_err: Default::default(),
+                    _cfg: cfg,
+                    _heads: heads,
+                }
+            }
         }
     };
 }
-hccs_top!(HccsSoftmax);
-
-impl<const DW: usize, const KW: usize, const OW: usize> Logic for HccsSoftmax<DW, KW, OW> {
-    fn update(&mut self) {}
-    fn connect(&mut self) {
-        self.s_ready.connect();
-        self.m_valid.connect();
-        self.m_data.connect();
-        self.m_keep.connect();
-        self.m_last.connect();
-        self.m_err.connect();
-    }
-    fn hdl(&self) -> Verilog {
-        Verilog::Custom(body(&self._cfg))
-    }
-}
-
-impl<const DW: usize, const KW: usize, const OW: usize> HccsSoftmax<DW, KW, OW> {
-    fn new(cfg: HccsConfig) -> Self {
-        assert_eq!((DW, KW, OW), (8 * cfg.lanes as usize, cfg.lanes as usize, (cfg.out_bits * cfg.lanes) as usize));
-        Self {
-            clk: Default::default(),
-            rst: Default::default(),
-            s_valid: Default::default(),
-            s_ready: Default::default(),
-            s_data: Default::default(),
-            s_keep: Default::default(),
-            s_last: Default::default(),
-            s_b: Default::default(),
-            s_s: Default::default(),
-            s_dmax: Default::default(),
-            m_valid: Default::default(),
-            m_ready: Default::default(),
-            m_data: Default::default(),
-            m_keep: Default::default(),
-            m_last: Default::default(),
-            m_err: Default::default(),
-            _cfg: cfg,
-        }
-    }
-}
+hccs_top!(HccsSoftmax, s_b: 16, s_s: 8, s_dmax: 8);
+hccs_top!(HccsSoftmaxHeads, s_head: 8);
 
 /// rust-hdl port widths are types: one instantiation per (LANES, OUT_BITS).
 macro_rules! dispatch {
-    ($cfg:expr, $name:expr, $params:expr, $lat:expr, $desc:expr, $( $l:literal ),* ) => {
+    ($top:ident, $cfg:expr, $heads:expr, $name:expr, $kind:expr, $params:expr, $lat:expr, $desc:expr, $( $l:literal ),* ) => {
         match ($cfg.lanes, $cfg.out_bits) {
-            $( ($l, 8) => emit(&mut HccsSoftmax::<{ 8 * $l }, $l, { 8 * $l }>::new($cfg), $name, "hccs_softmax", $params, $lat, $desc),
-               ($l, 16) => emit(&mut HccsSoftmax::<{ 8 * $l }, $l, { 16 * $l }>::new($cfg), $name, "hccs_softmax", $params, $lat, $desc), )*
+            $( ($l, 8) => emit(&mut $top::<{ 8 * $l }, $l, { 8 * $l }>::new($cfg, $heads), $name, $kind, $params, $lat, $desc),
+               ($l, 16) => emit(&mut $top::<{ 8 * $l }, $l, { 16 * $l }>::new($cfg, $heads), $name, $kind, $params, $lat, $desc), )*
             _ => unreachable!("validated"),
         }
     };
 }
 
-pub fn generate(name: &str, cfg: &HccsConfig) -> anyhow::Result<Module> {
+/// An HCCS engine (or, with `Score::ExpLut`, the exp-table baseline); with a
+/// head table, constants come from it by `s_head`.
+pub fn generate(name: &str, cfg: &HccsConfig, heads: Option<HeadTable>) -> anyhow::Result<Module> {
     cfg.validate()?;
-    let params = serde_json::to_value(cfg)?;
+    if let Some(t) = &heads {
+        t.validate()?;
+        anyhow::ensure!(cfg.score == Score::Hccs, "a head table only goes with the HCCS score");
+    }
+    let mut params = serde_json::to_value(cfg)?;
+    if let Some(t) = &heads {
+        params["head_table"] = serde_json::json!({ "source": t.source, "heads": t.heads.len() });
+    }
+    let what = match cfg.score {
+        Score::Hccs => "HCCS int8 softmax surrogate".to_string(),
+        Score::ExpLut { scale } => format!("int8 softmax baseline with an exp table (x = logit * {scale})"),
+    };
     let desc = format!(
-        "HCCS int8 softmax surrogate, {} reciprocal, {} lanes, rows up to {}, uint{} out; latency is for a 1-beat row",
+        "{what}, {} reciprocal, {} lanes, rows up to {}, uint{} out{}; latency is for a 1-beat row",
         match cfg.recip {
             Recip::Div => "DIV",
             Recip::Clb => "CLB (power-of-two)",
         },
         cfg.lanes,
         cfg.max_len,
-        cfg.out_bits
+        cfg.out_bits,
+        if heads.is_some() { ", per-head constants by s_head" } else { "" }
     );
+    let kind = match (cfg.score, heads.is_some()) {
+        (Score::ExpLut { .. }, _) => "lut_softmax",
+        (_, true) => "hccs_softmax_heads",
+        _ => "hccs_softmax",
+    };
     let latency = cfg.latency(1);
     let cfg = *cfg;
-    Ok(dispatch!(cfg, name, params, latency, &desc, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16))
+    Ok(match heads {
+        None => dispatch!(HccsSoftmax, cfg, None, name, kind, params, latency, &desc, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16),
+        Some(t) => dispatch!(HccsSoftmaxHeads, cfg, Some(t.clone()), name, kind, params, latency, &desc, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16),
+    })
 }
 
 #[cfg(test)]
@@ -576,7 +677,7 @@ mod tests {
     use super::*;
     #[test]
     fn widths() {
-        let c = HccsConfig { lanes: 4, max_len: 256, out_bits: 8, r: 15, recip: Recip::Div };
+        let c = HccsConfig { lanes: 4, max_len: 256, out_bits: 8, r: 15, recip: Recip::Div, score: Score::Hccs };
         assert_eq!(c.z_bits(), 24);
         assert_eq!(c.q_bits(), 23);
         assert_eq!(c.div_bits_per_cycle(), 4);
@@ -585,7 +686,7 @@ mod tests {
     }
     #[test]
     fn bad_parameters_are_refused() {
-        let ok = HccsConfig { lanes: 4, max_len: 256, out_bits: 8, r: 15, recip: Recip::Div };
+        let ok = HccsConfig { lanes: 4, max_len: 256, out_bits: 8, r: 15, recip: Recip::Div, score: Score::Hccs };
         assert!(ok.validate().is_ok());
         assert!(HccsConfig { lanes: 0, ..ok }.validate().is_err());
         assert!(HccsConfig { max_len: 250, ..ok }.validate().is_err());

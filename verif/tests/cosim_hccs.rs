@@ -5,7 +5,8 @@
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use verif::golden::hccs::{hccs_row, HccsConfig, HccsParams, Recip};
+use verif::golden::hccs::{hccs_row, HccsConfig, HccsOut, HccsParams, Recip};
+use verif::golden::lut_softmax::lut_softmax_row;
 use verif::manifest::{self, ModuleInfo};
 use verif::stream::{RowIn, Stats, StreamHarness, Traffic, FULL_SPEED};
 
@@ -13,11 +14,23 @@ struct Engine {
     module: String,
     cfg: HccsConfig,
     lanes: usize,
+    /// The exp-table baseline's scale, None for HCCS.
+    lut_scale: Option<f64>,
+}
+
+impl Engine {
+    fn golden(&self, c: &Case) -> HccsOut {
+        match self.lut_scale {
+            None => hccs_row(&c.x, &c.p, &self.cfg),
+            Some(scale) => lut_softmax_row(&c.x, scale, &self.cfg),
+        }
+    }
 }
 
 fn engines() -> Vec<Engine> {
-    let mods: Vec<ModuleInfo> = manifest::of_kind("hccs_softmax");
-    for name in ["hccs_softmax", "hccs_softmax_clb"] {
+    let mut mods: Vec<ModuleInfo> = manifest::of_kind("hccs_softmax");
+    mods.extend(manifest::of_kind("lut_softmax"));
+    for name in ["hccs_softmax", "hccs_softmax_clb", "lut_softmax"] {
         assert!(mods.iter().any(|m| m.module == name), "default {name} missing from the manifest");
     }
     mods.into_iter()
@@ -31,6 +44,7 @@ fn engines() -> Vec<Engine> {
             Engine {
                 cfg: HccsConfig { out_bits: u("out_bits") as u32, r: u("r") as u32, recip, max_len: u("max_len") as usize },
                 lanes: u("lanes") as usize,
+                lut_scale: m.params["score"]["exp_lut"]["scale"].as_f64(),
                 module: m.module,
             }
         })
@@ -110,7 +124,7 @@ fn run(e: &Engine, cases: &[Case], traffic: Traffic, seed: u64) -> Stats {
     let out = h.run(&rows, traffic, &mut rng, &mut stats);
     assert_eq!(out.len(), cases.len(), "{}: rows in vs rows out", e.module);
     for (i, (c, o)) in cases.iter().zip(&out).enumerate() {
-        let want = hccs_row(&c.x, &c.p, &e.cfg);
+        let want = e.golden(c);
         let got: Vec<u32> = o.elems.iter().map(|&v| v as u32).collect();
         if got != want.p || o.err != want.err {
             let first = got.iter().zip(&want.p).position(|(a, b)| a != b);

@@ -8,3 +8,4 @@ pub mod exp2;
 pub mod fp;
 pub mod hif8;
 pub mod hccs;
+pub mod lut_softmax;
