@@ -60,6 +60,44 @@ pub struct HeadTable {
 }
 
 impl HeadTable {
+    /// Reads the `per_head` constants of a calibration JSON (`verif` binary
+    /// `calibrate`). Head index = layer * heads_per_layer + head.
+    pub fn from_calibration(path: &std::path::Path) -> anyhow::Result<HeadTable> {
+        use anyhow::Context;
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let v: serde_json::Value =
+            serde_json::from_str(&text).with_context(|| format!("{}: not valid JSON", path.display()))?;
+        let heads = v["per_head"]
+            .as_array()
+            .with_context(|| format!("{}: no `per_head` array", path.display()))?;
+        let field = |h: &serde_json::Value, k: &str, i: usize| -> anyhow::Result<u64> {
+            h[k].as_u64().with_context(|| format!("{}: per_head[{i}] has no integer `{k}`", path.display()))
+        };
+        let mut rows = Vec::new();
+        for (i, h) in heads.iter().enumerate() {
+            let (layer, head) = (field(h, "layer", i)?, field(h, "head", i)?);
+            let (b, s, d) = (field(h, "b", i)?, field(h, "s", i)?, field(h, "dmax", i)?);
+            anyhow::ensure!(b <= 32767 && s <= 127 && d <= 127, "{}: per_head[{i}]: B={b} S={s} Dmax={d} out of range", path.display());
+            rows.push((layer, head, (b as u16, s as u8, d as u8)));
+        }
+        let per_layer = rows.iter().map(|r| r.1).max().map_or(0, |h| h + 1);
+        let layers = rows.iter().map(|r| r.0).max().map_or(0, |l| l + 1);
+        let mut table = vec![None; (per_layer * layers) as usize];
+        for (l, h, c) in rows {
+            let slot = &mut table[(l * per_layer + h) as usize];
+            anyhow::ensure!(slot.is_none(), "{}: layer {l} head {h} listed twice", path.display());
+            *slot = Some(c);
+        }
+        let heads = table
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| c.with_context(|| format!("{}: no constants for head index {i}", path.display())))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let t = HeadTable { source: path.file_name().map_or("?".into(), |f| f.to_string_lossy().into_owned()), heads };
+        t.validate()?;
+        Ok(t)
+    }
+
     pub fn validate(&self) -> anyhow::Result<()> {
         anyhow::ensure!(!self.heads.is_empty() && self.heads.len() <= 256, "{}: 1..256 heads needed, got {}", self.source, self.heads.len());
         for (i, &(b, s, d)) in self.heads.iter().enumerate() {

@@ -4,6 +4,7 @@ use rtl_gen::defaults::{default_set, write_all};
 use rtl_gen::exp2::{self, Exp2Arch, Exp2Config};
 use rtl_gen::formats::FloatFormat;
 use rtl_gen::fp32_to_hif8::{self, Fp32ToHif8Config};
+use rtl_gen::hccs::{self, HccsConfig, HeadTable, Recip, Score};
 use std::path::PathBuf;
 
 /// Generator of synthesizable Verilog for low-precision softmax hardware.
@@ -37,6 +38,34 @@ enum Cmd {
         #[arg(long, default_value = ".")]
         out: PathBuf,
     },
+    /// One HCCS softmax engine (spec/hccs.md), or with --exp-lut-scale the
+    /// exp-table int8 softmax baseline on the same stream machinery.
+    Hccs {
+        #[arg(long, default_value = "hccs_softmax")]
+        name: String,
+        #[arg(long, default_value_t = 4)]
+        lanes: u32,
+        /// Longest row buffered (a multiple of --lanes); longer rows are flagged.
+        #[arg(long, default_value_t = 256)]
+        max_len: u32,
+        /// Output width: 8 or 16.
+        #[arg(long, default_value_t = 8)]
+        out_bits: u32,
+        /// Reciprocal fraction bits of DIV.
+        #[arg(long, default_value_t = 15)]
+        r: u32,
+        #[arg(long, value_enum, default_value = "div")]
+        recip: Recip,
+        /// Bake per-head constants from a calibration JSON; the engine then takes
+        /// s_head[7:0] (= layer * heads_per_layer + head) instead of s_b/s_s/s_dmax.
+        #[arg(long)]
+        head_table: Option<PathBuf>,
+        /// Generate the exp-table baseline instead: x = logit * SCALE.
+        #[arg(long)]
+        exp_lut_scale: Option<f64>,
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+    },
     /// One FP32 -> HiF8 converter.
     Fp32ToHif8 {
         #[arg(long, default_value = "fp32_to_hif8")]
@@ -59,8 +88,15 @@ fn check_name(name: &str) -> Result<()> {
     Ok(())
 }
 
-fn main() -> Result<()> {
-    match Cli::parse().cmd {
+fn main() {
+    if let Err(e) = run(Cli::parse()) {
+        eprintln!("rtl-gen: error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.cmd {
         Cmd::Defaults { out } => {
             let modules = default_set()?;
             write_all(&out, &modules, true)?;
@@ -71,6 +107,13 @@ fn main() -> Result<()> {
         Cmd::Exp2 { name, arch, out_format, stages, out } => {
             check_name(&name)?;
             let m = exp2::generate(&name, &Exp2Config { arch, out_format, stages })?;
+            write_all(&out, &[m], false)?;
+        }
+        Cmd::Hccs { name, lanes, max_len, out_bits, r, recip, head_table, exp_lut_scale, out } => {
+            check_name(&name)?;
+            let score = exp_lut_scale.map_or(Score::Hccs, |scale| Score::ExpLut { scale });
+            let heads = head_table.as_deref().map(HeadTable::from_calibration).transpose()?;
+            let m = hccs::generate(&name, &HccsConfig { lanes, max_len, out_bits, r, recip, score }, heads)?;
             write_all(&out, &[m], false)?;
         }
         Cmd::Fp32ToHif8 { name, stages, out } => {
