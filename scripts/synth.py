@@ -36,6 +36,16 @@ def last(pattern, text, conv=float, default=None):
     return conv(found[-1]) if found else default
 
 
+def memory_bits(json_path):
+    """Bits of the RAM arrays (ROM tables were mapped to logic before)."""
+    bits = 0
+    for m in json.load(open(json_path))["modules"].values():
+        for c in m["cells"].values():
+            if c["type"] == "$mem_v2":
+                bits += int(c["parameters"]["WIDTH"], 2) * int(c["parameters"]["SIZE"], 2)
+    return bits
+
+
 def synth(mod, lib, period_ps):
     name, path = mod["module"], os.path.join(GEN, mod["file"])
     log = os.path.join(BUILD, f"{name}.generic.log")
@@ -68,6 +78,19 @@ def synth(mod, lib, period_ps):
     sky = open(f"{BUILD}/{name}.sky130.txt").read()
     row["sky130_um2"] = last(r"Chip area for module '\\?\S+':\s+([0-9.]+)", sky)
     row["sky130_cells"] = last(r"Number of cells:\s+(\d+)", sky, int)
+    # Row buffers: the same flow with memories left unmapped ($mem cells carry
+    # no area), so logic and memory bits are reported apart.
+    log = os.path.join(BUILD, f"{name}.logic.log")
+    yosys(
+        f"read_liberty -lib {lib}; read_verilog {path}; hierarchy -check -top {name}; "
+        f"synth -flatten -top {name} -run :fine; memory_map t:$mem_v2 r:WR_PORTS=0 %i; "
+        f"write_json {BUILD}/{name}.mem.json; "
+        f"opt -fast -full; techmap; opt -fast; dfflibmap -liberty {lib}; abc -D {period_ps} -liberty {lib}; "
+        f"opt_clean; tee -o {BUILD}/{name}.logic.txt stat -liberty {lib}",
+        log,
+    )
+    row["memory_bits"] = memory_bits(f"{BUILD}/{name}.mem.json")
+    row["logic_um2"] = last(r"Chip area for module '\\?\S+':\s+([0-9.]+)", open(f"{BUILD}/{name}.logic.txt").read())
     return row
 
 
@@ -91,13 +114,15 @@ def main():
     lines = [
         f"Synthesis of generated/ ({version}; sky130_fd_sc_hd tt 025C 1v80, abc -D {int(period*1000)} ps).",
         "",
-        "| module | parameters | latency | generic cells | flops | CMOS transistors | logic depth | sky130 cells | sky130 area (um^2) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "Area with memories mapped to flip-flops (no RAM macros in this flow); `logic only` leaves out the RAM arrays (row buffers, per-row state), whose bits are counted apart.",
+        "",
+        "| module | parameters | latency | generic cells | flops | CMOS transistors | logic depth | memory bits | sky130 cells | sky130 area (um^2) | logic only (um^2) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         p = ", ".join(f"{k}={v}" for k, v in r["params"].items())
         lines.append(f"| `{r['module']}` | {p} | {r['latency']} | {r['cells']} | {r['flops']} | "
-                     f"{r['transistors']} | {r['depth']} | {r['sky130_cells']} | {r['sky130_um2']:.1f} |")
+                     f"{r['transistors']} | {r['depth']} | {r['memory_bits']} | {r['sky130_cells']} | {r['sky130_um2']:.1f} | {r['logic_um2']:.1f} |")
     open(os.path.join(ROOT, "results", "synth.md"), "w").write("\n".join(lines) + "\n")
     print("\n".join(lines))
 
