@@ -6,7 +6,7 @@ use crate::emit::Module;
 use crate::exp2::{self, Exp2Arch, Exp2Config};
 use crate::formats::{BF16, FP16, FP32};
 use crate::fp32_to_hif8::{self, Fp32ToHif8Config};
-use crate::hccs::{self, HccsConfig, Recip, Score};
+use crate::hccs::{self, HccsConfig, HeadTable, Recip, Score};
 use anyhow::{Context, Result};
 use std::path::Path;
 
@@ -24,6 +24,12 @@ pub fn default_set() -> Result<Vec<Module>> {
         fp32_to_hif8::generate("fp32_to_hif8_s1", &Fp32ToHif8Config { stages: 1 })?,
         hccs::generate("hccs_softmax", &HCCS_DEFAULT, None)?,
         hccs::generate("hccs_softmax_clb", &HccsConfig { recip: Recip::Clb, ..HCCS_DEFAULT }, None)?,
+        // MiniLM's calibrated constants baked in, taken by head index.
+        hccs::generate(
+            "hccs_softmax_minilm",
+            &HCCS_DEFAULT,
+            Some(HeadTable::from_calibration(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../params/hccs_minilm.json"))?),
+        )?,
         // The baseline HCCS is measured against (synthesis) and co-simulated like it.
         hccs::generate("lut_softmax", &HccsConfig { score: Score::ExpLut { scale: 16.0 }, ..HCCS_DEFAULT }, None)?,
     ])

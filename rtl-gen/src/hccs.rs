@@ -132,9 +132,9 @@ impl HccsConfig {
         self.out_bits + self.r
     }
     /// Quotient bits retired per cycle: the divide of one row then takes at
-    /// most 7 cycles + 1 to load, within an 8-beat row.
+    /// most 7 cycles, load included, within an 8-beat row.
     pub fn div_bits_per_cycle(&self) -> u32 {
-        self.q_bits().div_ceil(7)
+        self.q_bits().div_ceil(6)
     }
     /// Cycles from a row's first input beat to its first output beat with no
     /// stalls, for a row of `beats` beats (the manifest's latency is for 1 beat).
@@ -142,7 +142,7 @@ impl HccsConfig {
         // ingest (beats) + score issue/compute (beats + 1) + state hand-offs +
         // recip + output issue, score, product, FIFO.
         let recip = match self.recip {
-            Recip::Div => self.q_bits().div_ceil(self.div_bits_per_cycle()) + 1,
+            Recip::Div => self.q_bits().div_ceil(self.div_bits_per_cycle()),
             Recip::Clb => 1,
         };
         2 * beats + 1 + recip + 5
@@ -522,7 +522,8 @@ always @(*) begin
         end
     end
 end
-wire recip_done = c_busy && c_step == {steps_lit};
+// The last step writes its quotient straight away: load + {steps} steps a row.
+wire recip_done = c_busy && c_step == {last_lit};
 always @(posedge clk) begin
     if (!c_busy && st[2*c_slot +: 2] == SCORED) begin
         c_busy <= 1'b1;
@@ -538,7 +539,7 @@ always @(posedge clk) begin
         c_step <= c_step + {one_c};
     end
     if (recip_done) begin
-        rho[c_slot] <= c_z == {zero_z} ? {zero_q} : c_q;
+        rho[c_slot] <= c_z == {zero_z} ? {zero_q} : c_q_n;
         c_busy <= 1'b0;
         c_slot <= c_slot + 2'd1;
     end
@@ -554,7 +555,8 @@ end
         zw = zw,
         nwm = nw - 1,
         qwm = qw - 1,
-        steps_lit = lit(cw, steps as u64),
+        last_lit = lit(cw, steps as u64 - 1),
+        steps = steps,
         zero_c = lit(cw, 0),
         one_c = lit(cw, 1),
         zero_r = lit(zw + 1, 0),
@@ -718,7 +720,7 @@ mod tests {
         let c = HccsConfig { lanes: 4, max_len: 256, out_bits: 8, r: 15, recip: Recip::Div, score: Score::Hccs };
         assert_eq!(c.z_bits(), 24);
         assert_eq!(c.q_bits(), 23);
-        assert_eq!(c.div_bits_per_cycle(), 4);
+        assert_eq!(c.div_bits_per_cycle(), 4); // 6 steps
         assert_eq!(clog2(256), 8);
         assert_eq!(clog2(1), 0);
     }

@@ -185,3 +185,74 @@ fn hccs_throughput_back_to_back() {
         }
     }
 }
+
+/// Real rows: every MiniLM attention row of shared/data, quantised to int8 with
+/// its head's calibrated scale, with that head's calibrated (B, S, Dmax) from
+/// params/hccs_minilm.json; through every HCCS engine, with stalls. Engines
+/// with a baked head table take the head index instead of the constants.
+#[test]
+fn hccs_real_calibrated_rows() {
+    let calib: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../params/hccs_minilm.json")).expect("params/hccs_minilm.json"),
+    )
+    .expect("calibration JSON");
+    let per_layer = calib["per_head"].as_array().unwrap().iter().map(|h| h["head"].as_u64().unwrap()).max().unwrap() + 1;
+    let mut heads = std::collections::HashMap::new();
+    for h in calib["per_head"].as_array().unwrap() {
+        let g = |k: &str| h[k].as_u64().unwrap();
+        let p = HccsParams { b: g("b") as u16, s: g("s") as u8, dmax: g("dmax") as u8 };
+        heads.insert((g("layer"), g("head")), (h["scale"].as_f64().unwrap(), p));
+    }
+    let data = verif::attn::AttnData::load(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/minilm-attn/calib.attnlog"))
+        .expect("attention data");
+    let mut engines: Vec<(Engine, bool)> = engines().into_iter().filter(|e| e.lut_scale.is_none()).map(|e| (e, false)).collect();
+    for m in manifest::of_kind("hccs_softmax_heads") {
+        let u = |k: &str| m.params[k].as_u64().unwrap();
+        let recip = if m.param_str("recip") == "clb" { Recip::Clb } else { Recip::Div };
+        let cfg = HccsConfig { out_bits: u("out_bits") as u32, r: u("r") as u32, recip, max_len: u("max_len") as usize };
+        engines.push((Engine { module: m.module, cfg, lanes: u("lanes") as usize, lut_scale: None }, true));
+    }
+    std::thread::scope(|s| {
+        for (k, (e, by_head)) in engines.iter().enumerate() {
+            let (data, heads) = (&data, &heads);
+            s.spawn(move || {
+                // Every row for the default engine, every 3rd for the others.
+                let step = if e.module == "hccs_softmax" { 1 } else { 3 };
+                let mut cases = Vec::new();
+                let mut index = Vec::new();
+                for i in (k % step..data.len()).step_by(step) {
+                    let r = data.row(i);
+                    let (scale, p) = heads[&(r.layer as u64, r.head as u64)];
+                    let x = r.logits.iter().map(|&v| verif::hccs_calib::quantize(v, scale)).collect();
+                    cases.push(Case { x, p });
+                    index.push(r.layer as u64 * per_layer + r.head as u64);
+                }
+                let traffic = Traffic { s_valid_prob: 0.9, m_ready_prob: 0.7 };
+                if *by_head {
+                    run_by_head(e, &cases, &index, traffic, 77 + k as u64);
+                } else {
+                    run(e, &cases, traffic, 77 + k as u64);
+                }
+                eprintln!("{}: {} real MiniLM rows bit-exact", e.module, cases.len());
+            });
+        }
+    });
+}
+
+/// Like `run`, for an engine with a baked head table: s_head instead of the constants.
+fn run_by_head(e: &Engine, cases: &[Case], head: &[u64], traffic: Traffic, seed: u64) {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut h = StreamHarness::new(&e.module, seed, 8, e.cfg.out_bits, &["s_head"]);
+    let rows: Vec<RowIn> = cases
+        .iter()
+        .zip(head)
+        .map(|(c, &hd)| RowIn { elems: c.x.iter().map(|&v| v as u8 as u64).collect(), side: vec![("s_head", hd)], empty_last_beat: false })
+        .collect();
+    let out = h.run(&rows, traffic, &mut rng, &mut Stats::default());
+    assert_eq!(out.len(), cases.len());
+    for (i, (c, o)) in cases.iter().zip(&out).enumerate() {
+        let want = e.golden(c);
+        let got: Vec<u32> = o.elems.iter().map(|&v| v as u32).collect();
+        assert!(got == want.p && o.err == want.err, "{} row {i} (head {}): want {:?} err {} got {:?} err {}", e.module, head[i], want.p, want.err, got, o.err);
+    }
+}

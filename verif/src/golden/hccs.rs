@@ -23,6 +23,11 @@
 //! - An empty row is not a row (a stream row has at least one beat with lane 0 valid): the
 //!   model panics on it, as it does on constants or a configuration out of range.
 //!
+//! Spec-literal corner, not flagged: DIV's `rho` has about `log2(T * 2^R / Z)` bits, and is 0
+//! when `Z > T * 2^R` (e.g. OUT_BITS 8, R 15, a 256-element row of equal logits with
+//! B = 32767: Z = 8388352 > 8355840), so the whole row comes out 0 with the flag clear. DIV
+//! floors twice, so even a lone element gets `T - 1` for most B (B = 1000: 254).
+//!
 //! Widths: `s[i] <= B <= 32767` (15 bits), `Z <= n*B <= max_len*32767` (23 bits for
 //! `max_len = 256`; computed here in u64, so any row length is fine). DIV: `rho <= T*2^R`
 //! and `s*rho < 2^15 * 2^16 * 2^R`, computed in u128 (so `R <= 64` would still be exact; the
@@ -177,10 +182,8 @@ pub fn hccs_row_trace(x: &[i8], p: &HccsParams, cfg: &HccsConfig) -> (HccsOut, H
     let t = cfg.t() as u64;
     let mut err = p.can_go_negative();
     let mut recip = 0u64;
-    let out = if n > cfg.max_len {
-        err = true;
-        vec![0; n]
-    } else if z == 0 {
+    let out = if n > cfg.max_len || z == 0 {
+        // Too long for the hardware, or nothing to normalise by: all zero, flagged.
         err = true;
         vec![0; n]
     } else {
