@@ -20,6 +20,10 @@ struct Engine {
 
 impl Engine {
     fn golden(&self, c: &Case) -> HccsOut {
+        if c.x.is_empty() {
+            // A zero-length row (one beat, keep 0): nothing to normalise, flagged.
+            return HccsOut { p: vec![], err: true };
+        }
         match self.lut_scale {
             None => hccs_row(&c.x, &c.p, &self.cfg),
             Some(scale) => lut_softmax_row(&c.x, scale, &self.cfg),
@@ -54,6 +58,14 @@ fn engines() -> Vec<Engine> {
 struct Case {
     x: Vec<i8>,
     p: HccsParams,
+    /// The row ends with an extra beat whose keep is all zero (n = 0: a zero-length row).
+    empty_last: bool,
+}
+
+impl Case {
+    fn new(x: Vec<i8>, p: HccsParams) -> Case {
+        Case { x, p, empty_last: false }
+    }
 }
 
 fn random_params(rng: &mut StdRng) -> HccsParams {
@@ -96,14 +108,18 @@ fn cases(e: &Engine, rng: &mut StdRng, random: usize) -> Vec<Case> {
     // longest row, rows just too long, extremes.
     for n in [1, e.lanes, e.lanes + 1, 2 * e.lanes - 1, max - 1, max, max + 1, max + e.lanes + 3] {
         let x = random_row(rng, n);
-        v.push(Case { x, p: p(rng) });
+        v.push(Case::new(x, p(rng)));
     }
-    v.push(Case { x: vec![127, -128], p: HccsParams { b: 32767, s: 127, dmax: 127 } });
-    v.push(Case { x: vec![-128; max], p: HccsParams { b: 32767, s: 0, dmax: 0 } });
-    v.push(Case { x: vec![0, 0, 0], p: HccsParams { b: 0, s: 0, dmax: 0 } });
+    // Rows closed by a beat with keep == 0, and a zero-length row.
+    for n in [0, e.lanes, 2 * e.lanes] {
+        v.push(Case { x: random_row(rng, n), p: HccsParams { b: 1000, s: 10, dmax: 50 }, empty_last: true });
+    }
+    v.push(Case::new(vec![127, -128], HccsParams { b: 32767, s: 127, dmax: 127 }));
+    v.push(Case::new(vec![-128; max], HccsParams { b: 32767, s: 0, dmax: 0 }));
+    v.push(Case::new(vec![0, 0, 0], HccsParams { b: 0, s: 0, dmax: 0 }));
     for _ in 0..random {
         let n = if rng.gen_bool(0.2) { rng.gen_range(1..=4 * e.lanes) } else { rng.gen_range(1..=max) };
-        v.push(Case { x: random_row(rng, n), p: p(rng) });
+        v.push(Case::new(random_row(rng, n), p(rng)));
     }
     v
 }
@@ -117,7 +133,7 @@ fn run(e: &Engine, cases: &[Case], traffic: Traffic, seed: u64) -> Stats {
         .map(|c| RowIn {
             elems: c.x.iter().map(|&v| v as u8 as u64).collect(),
             side: vec![("s_b", c.p.b as u64), ("s_s", c.p.s as u64), ("s_dmax", c.p.dmax as u64)],
-            empty_last_beat: false,
+            empty_last_beat: c.empty_last,
         })
         .collect();
     let mut stats = Stats::default();
@@ -146,6 +162,7 @@ fn hccs_random_and_directed_rows_with_stalls() {
             s.spawn(move || {
                 let mut rng = StdRng::seed_from_u64(100 + k as u64);
                 let cs = cases(e, &mut rng, 4000);
+                assert!(cs.iter().any(|c| c.x.is_empty()), "a zero-length row is among the cases");
                 let mut total = 0;
                 for (j, t) in [
                     FULL_SPEED,
@@ -175,7 +192,7 @@ fn hccs_throughput_back_to_back() {
         for beats in [8, 64] {
             let n = (beats * e.lanes).min(e.cfg.max_len);
             let cs: Vec<Case> = (0..400)
-                .map(|_| Case { x: random_row(&mut rng, n), p: HccsParams { b: 20000, s: 100, dmax: 100 } })
+                .map(|_| Case::new(random_row(&mut rng, n), HccsParams { b: 20000, s: 100, dmax: 100 }))
                 .collect();
             let st = run(&e, &cs, FULL_SPEED, 5);
             let elems = (cs.len() * n) as f64;
@@ -224,7 +241,7 @@ fn hccs_real_calibrated_rows() {
                     let r = data.row(i);
                     let (scale, p) = heads[&(r.layer as u64, r.head as u64)];
                     let x = r.logits.iter().map(|&v| verif::hccs_calib::quantize(v, scale)).collect();
-                    cases.push(Case { x, p });
+                    cases.push(Case::new(x, p));
                     index.push(r.layer as u64 * per_layer + r.head as u64);
                 }
                 let traffic = Traffic { s_valid_prob: 0.9, m_ready_prob: 0.7 };
@@ -246,7 +263,7 @@ fn run_by_head(e: &Engine, cases: &[Case], head: &[u64], traffic: Traffic, seed:
     let rows: Vec<RowIn> = cases
         .iter()
         .zip(head)
-        .map(|(c, &hd)| RowIn { elems: c.x.iter().map(|&v| v as u8 as u64).collect(), side: vec![("s_head", hd)], empty_last_beat: false })
+        .map(|(c, &hd)| RowIn { elems: c.x.iter().map(|&v| v as u8 as u64).collect(), side: vec![("s_head", hd)], empty_last_beat: c.empty_last })
         .collect();
     let out = h.run(&rows, traffic, &mut rng, &mut Stats::default());
     assert_eq!(out.len(), cases.len());
@@ -254,5 +271,47 @@ fn run_by_head(e: &Engine, cases: &[Case], head: &[u64], traffic: Traffic, seed:
         let want = e.golden(c);
         let got: Vec<u32> = o.elems.iter().map(|&v| v as u32).collect();
         assert!(got == want.p && o.err == want.err, "{} row {i} (head {}): want {:?} err {} got {:?} err {}", e.module, head[i], want.p, want.err, got, o.err);
+    }
+}
+
+/// `rst` at random points (mid-row on input, mid-output, with rows in every
+/// slot): afterwards the engine behaves exactly as from power-up — no stale
+/// row, no half row comes out.
+#[test]
+fn hccs_reset_mid_stream() {
+    for e in engines() {
+        let mut rng = StdRng::seed_from_u64(31);
+        let mut h = StreamHarness::new(&e.module, 3, 8, e.cfg.out_bits, &["s_b", "s_s", "s_dmax"]);
+        let (sv, sl, mr, rst) = (h.model.port("s_valid"), h.model.port("s_last"), h.model.port("m_ready"), h.model.port("rst"));
+        for round in 0..40 {
+            // Garbage traffic for a random while: random beats, random lasts, random stalls.
+            for _ in 0..rng.gen_range(1..200) {
+                h.model.set(sv, rng.gen_bool(0.8) as u64);
+                h.model.set(sl, rng.gen_bool(0.1) as u64);
+                h.model.set(mr, rng.gen_bool(0.5) as u64);
+                let words: Vec<u32> = (0..h.model.port("s_data").words()).map(|_| rng.gen()).collect();
+                h.model.set_wide(h.model.port("s_data"), &words);
+                h.model.tick();
+            }
+            h.model.set(sv, 0);
+            h.model.set(rst, 1);
+            h.model.tick();
+            h.model.set(rst, 0);
+            let cs = cases(&e, &mut rng, 20);
+            let rows: Vec<RowIn> = cs
+                .iter()
+                .map(|c| RowIn {
+                    elems: c.x.iter().map(|&v| v as u8 as u64).collect(),
+                    side: vec![("s_b", c.p.b as u64), ("s_s", c.p.s as u64), ("s_dmax", c.p.dmax as u64)],
+                    empty_last_beat: c.empty_last,
+                })
+                .collect();
+            let out = h.run(&rows, Traffic { s_valid_prob: 0.8, m_ready_prob: 0.6 }, &mut rng, &mut Stats::default());
+            for (i, (c, o)) in cs.iter().zip(&out).enumerate() {
+                let want = e.golden(c);
+                let got: Vec<u32> = o.elems.iter().map(|&v| v as u32).collect();
+                assert!(got == want.p && o.err == want.err, "{} after reset {round}, row {i}: stale or wrong output", e.module);
+            }
+        }
     }
 }
