@@ -4,6 +4,7 @@
 //! A bug copied into both the generator and its reference would be invisible to every
 //! co-simulation test, so these models re-derive the behaviour from the spec text.
 
+pub mod baps;
 pub mod exp2;
 pub mod fp;
 pub mod hif8;
