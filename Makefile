@@ -26,13 +26,19 @@ test: setup rtl lint
 	$(CARGO) test --release -p verif --test golden_hif8 -- --ignored --nocapture
 
 synth: setup rtl
+	@command -v sta >/dev/null || [ "$$(id -u)" != 0 ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq opensta >/dev/null
 	python3 scripts/synth.py
 
 report: synth
 	@cat results/synth.md
 
-# Co-simulation throughput (cycles/s), printed.
+# Co-simulation speed: Rust + Verilator vs a cocotb + Icarus bench on hif8_exp2,
+# same golden vectors, every output checked -> results/cosim_speed.md (bench/run.py;
+# bench/setup.sh installs the pinned iverilog and cocotb); then the raw cycles/s of
+# the Verilator model, printed.
 bench: setup rtl
+	@bench/setup.sh
+	CARGO=$(CARGO) python3 bench/run.py
 	$(CARGO) test --release -p verif --test cosim_hif8 -- --ignored --nocapture throughput
 
 clean:

@@ -143,9 +143,9 @@ impl HccsConfig {
         // recip + output issue, score, product, FIFO.
         let recip = match self.recip {
             Recip::Div => self.q_bits().div_ceil(self.div_bits_per_cycle()),
-            Recip::Clb => 1,
+            Recip::Clb => 0, // k is written as the slot turns READY
         };
-        2 * beats + 1 + recip + 5
+        2 * beats + 1 + recip + 4
     }
 }
 
