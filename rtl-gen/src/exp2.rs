@@ -159,7 +159,7 @@ fn decomposed_lookup(fmt: &FloatFormat) -> String {
         let tiny = if c & 0x80 != 0 { tiny_neg } else { tiny_pos };
         if t != tiny {
             // Mid-range entries have |ipart| <= 8: store ipart in 5 bits.
-            assert!((-8..8).contains(&t.ipart) || t.ipart == 8 && t.frac == 0);
+            assert!((-8..8).contains(&t.ipart), "code {c:#x}: mid-range ipart {}", t.ipart);
             mid.push((c as u64, ((t.ipart as i64 as u64 & 0x1f) << (fw + 1)) | (t.frac << 1) | t.tail as u64));
         }
     }
