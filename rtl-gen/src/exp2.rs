@@ -143,7 +143,7 @@ fn is_big(code: u8) -> bool {
     matches!(decode(code), Hif8::Finite(x) if x.abs() >= 8.0)
 }
 
-fn decomposed_lookup(fmt: &FloatFormat) -> String {
+pub(crate) fn decomposed_lookup(fmt: &FloatFormat) -> String {
     let tw = term_width(fmt);
     let fw = fmt.man_bits + 1;
     // The entry every tiny positive (negative) x shares: 2^x rounds within
@@ -246,7 +246,7 @@ impl<const TW: usize, const OW: usize> Logic for Exp2Round<TW, OW> {
     }
 }
 
-fn round_verilog(fmt: &FloatFormat) -> String {
+pub(crate) fn round_verilog(fmt: &FloatFormat) -> String {
     let tw = term_width(fmt);
     let m = fmt.man_bits;
     let eb = fmt.exp_bits;

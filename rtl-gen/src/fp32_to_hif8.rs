@@ -45,85 +45,7 @@ impl Logic for Fp32ToHif8Round {
         self.mid.connect();
     }
     fn hdl(&self) -> Verilog {
-        // Rounded mantissa for each mantissa width the dot table uses.
-        let mut widths: Vec<u32> = HIF8_DOTS.iter().map(|d| d.man_bits).collect();
-        widths.dedup();
-        let mut s = String::from(
-            "wire neg = f[31];\n\
-wire [7:0] ef = f[30:23];\n\
-wire [22:0] mf = f[22:0];\n\
-wire is_nan = ef == 8'hff && mf != 23'd0;\n\
-wire is_inf = ef == 8'hff && mf == 23'd0;\n\
-// Unbiased exponent, 9-bit two's complement; magnitude for the dot table.\n\
-wire [8:0] e = {1'b0, ef} - 9'd127;\n\
-wire [8:0] e_abs = e[8] ? -e : e;\n",
-        );
-        for nb in &widths {
-            // Round half away from zero: add the first discarded bit.
-            s += &format!(
-                "wire [{nb}:0] r{nb} = {{1'b0, mf[22:{}]}} + {{{}, mf[{}]}};\n",
-                23 - nb,
-                lit(*nb, 0),
-                22 - nb
-            );
-        }
-        // Select the width by |e|; a carry out bumps the exponent, mantissa 0.
-        s += "reg [3:0] r_sel;   // {carry, mantissa} at the width |e| keeps\nalways @(*) begin\n";
-        for (i, d) in HIF8_DOTS.iter().rev().enumerate() {
-            let (_, hi) = exp_range(d);
-            let nb = d.man_bits;
-            let pad = 3 - nb;
-            let val = if pad == 0 { format!("r{nb}") } else { format!("{{r{nb}[{nb}], {}, r{nb}[{}:0]}}", lit(pad, 0), nb - 1) };
-            let kw = if i == 0 { "if" } else { "else if" };
-            s += &format!("    {kw} (e_abs <= {}) r_sel = {val};\n", lit(9, hi as u64));
-        }
-        s += "    else r_sel = 4'd0;\nend\n";
-        s += &format!(
-            "wire carry = r_sel[3];\n\
-wire [8:0] e_r = e + {{8'd0, carry}};\n\
-wire [2:0] man = carry ? 3'd0 : r_sel[2:0];\n\
-wire [3:0] e_r_abs = e_r[8] ? 4'd0 - e_r[3:0] : e_r[3:0];   // |E| <= 15 when normal\n\
-// Overflow: past E = {MAX_EXP}, or E = {MAX_EXP} with mantissa 1 (the Inf slot, 1.5 * 2^15).\n\
-wire ovf = !e[8] && (e_r > {} || (e_r == {} && man[0]));\n\
-// Denormals 2^(M-{HIF8_DENORMAL_OFFSET}): E in [{}, {}]; [1.5*2^E, 2^(E+1)) rounds up,\n\
-// and [2^{}, 2^{}) rounds up to the smallest denormal.\n\
-wire denorm = e[8] && e_abs > {} && e_abs <= {};\n\
-wire [8:0] e_d = (e_abs == {}) ? e + 9'd1 : e + {{8'd0, mf[22]}};\n\
-wire [2:0] dm = e_d[2:0] + {};   // M = E + {HIF8_DENORMAL_OFFSET}, modulo 8\n\
-reg special;\n\
-reg [7:0] scode;\n\
-always @(*) begin\n\
-    special = 1'b1;\n\
-    if (is_nan) scode = {};\n\
-    else if (is_inf || ovf) scode = {{neg, sat ? {} : {}}};\n\
-    else if (denorm && e_d == {}) scode = {{neg, {}}};\n\
-    else if (denorm) scode = {{neg, 4'b0000, dm[2:0]}};\n\
-    else if (e[8] && e_abs > {}) scode = 8'h00;   // below 2^{}: zero, unsigned\n\
-    else begin\n\
-        special = 1'b0;\n\
-        scode = 8'h00;\n\
-    end\n\
-end\n\
-always @(*) mid = {{special, scode, neg, e_r[8], e_r_abs, man}};\n",
-            lit(9, MAX_EXP as u64),
-            lit(9, MAX_EXP as u64),
-            -HIF8_DENORMAL_OFFSET,
-            MIN_NORMAL_EXP - 1,
-            -HIF8_DENORMAL_OFFSET,
-            -HIF8_DENORMAL_OFFSET + 1,
-            lit(9, (-MIN_NORMAL_EXP) as u64),
-            lit(9, HIF8_DENORMAL_OFFSET as u64),
-            lit(9, HIF8_DENORMAL_OFFSET as u64),
-            lit(3, (HIF8_DENORMAL_OFFSET % 8) as u64),
-            lit(8, HIF8_NAN as u64),
-            lit(7, HIF8_MAX_FINITE as u64),
-            lit(7, HIF8_POS_INF as u64),
-            lit(9, MIN_NORMAL_EXP as i64 as u64),
-            lit(7, normal_code(MIN_NORMAL_EXP, 0) as u64),
-            lit(9, HIF8_DENORMAL_OFFSET as u64),
-            -HIF8_DENORMAL_OFFSET,
-        );
-        Verilog::Custom(s)
+        Verilog::Custom(round_body())
     }
 }
 
@@ -152,31 +74,7 @@ impl Logic for Fp32ToHif8Pack {
         self.h.connect();
     }
     fn hdl(&self) -> Verilog {
-        let mut s = String::from(
-            "wire special = mid[17];\n\
-wire [7:0] scode = mid[16:9];\n\
-wire neg = mid[8];\n\
-wire esign = mid[7];\n\
-wire [3:0] emag = mid[6:3];\n\
-wire [2:0] man = mid[2:0];\n\
-// sign | dot | exponent field (sign, |E| minus its hidden one) | mantissa\n\
-always @(*) begin\n\
-    if (special) h = scode;\n",
-        );
-        for (i, d) in HIF8_DOTS.iter().rev().enumerate() {
-            let (lo, hi) = exp_range(d);
-            let dot = format!("{}'b{:0w$b}", d.prefix_len, d.prefix, w = d.prefix_len as usize);
-            let em = match d.exp_bits {
-                0 => String::new(),
-                1 => ", esign".into(),
-                n => format!(", esign, emag[{}:0]", n - 2),
-            };
-            let m = format!("man[{}:0]", d.man_bits - 1);
-            let test = if i + 1 == HIF8_DOTS.len() { String::new() } else { format!("if (emag <= {}) ", lit(4, hi as u64)) };
-            s += &format!("    else {test}h = {{neg, {dot}{em}, {m}}};   // |E| in [{lo}, {hi}]\n");
-        }
-        s += "end\n";
-        Verilog::Custom(s)
+        Verilog::Custom(pack_body())
     }
 }
 
@@ -260,4 +158,116 @@ mod tests {
         assert_eq!(normal_code(15, 1), HIF8_POS_INF);
         assert_eq!(normal_code(15, 0), HIF8_MAX_FINITE);
     }
+}
+
+/// The round stage's Verilog body (ports `f[31:0]`, `sat`, `mid[17:0]`).
+pub(crate) fn round_body() -> String {
+        // Rounded mantissa for each mantissa width the dot table uses.
+        let mut widths: Vec<u32> = HIF8_DOTS.iter().map(|d| d.man_bits).collect();
+        widths.dedup();
+        let mut s = String::from(
+            "wire neg = f[31];\n\
+wire [7:0] ef = f[30:23];\n\
+wire [22:0] mf = f[22:0];\n\
+wire is_nan = ef == 8'hff && mf != 23'd0;\n\
+wire is_inf = ef == 8'hff && mf == 23'd0;\n\
+// Unbiased exponent, 9-bit two's complement; magnitude for the dot table.\n\
+wire [8:0] e = {1'b0, ef} - 9'd127;\n\
+wire [8:0] e_abs = e[8] ? -e : e;\n",
+        );
+        for nb in &widths {
+            // Round half away from zero: add the first discarded bit.
+            s += &format!(
+                "wire [{nb}:0] r{nb} = {{1'b0, mf[22:{}]}} + {{{}, mf[{}]}};\n",
+                23 - nb,
+                lit(*nb, 0),
+                22 - nb
+            );
+        }
+        // Select the width by |e|; a carry out bumps the exponent, mantissa 0.
+        s += "reg [3:0] r_sel;   // {carry, mantissa} at the width |e| keeps\nalways @(*) begin\n";
+        for (i, d) in HIF8_DOTS.iter().rev().enumerate() {
+            let (_, hi) = exp_range(d);
+            let nb = d.man_bits;
+            let pad = 3 - nb;
+            let val = if pad == 0 { format!("r{nb}") } else { format!("{{r{nb}[{nb}], {}, r{nb}[{}:0]}}", lit(pad, 0), nb - 1) };
+            let kw = if i == 0 { "if" } else { "else if" };
+            s += &format!("    {kw} (e_abs <= {}) r_sel = {val};\n", lit(9, hi as u64));
+        }
+        s += "    else r_sel = 4'd0;\nend\n";
+        s += &format!(
+            "wire carry = r_sel[3];\n\
+wire [8:0] e_r = e + {{8'd0, carry}};\n\
+wire [2:0] man = carry ? 3'd0 : r_sel[2:0];\n\
+wire [3:0] e_r_abs = e_r[8] ? 4'd0 - e_r[3:0] : e_r[3:0];   // |E| <= 15 when normal\n\
+// Overflow: past E = {MAX_EXP}, or E = {MAX_EXP} with mantissa 1 (the Inf slot, 1.5 * 2^15).\n\
+wire ovf = !e[8] && (e_r > {} || (e_r == {} && man[0]));\n\
+// Denormals 2^(M-{HIF8_DENORMAL_OFFSET}): E in [{}, {}]; [1.5*2^E, 2^(E+1)) rounds up,\n\
+// and [2^{}, 2^{}) rounds up to the smallest denormal.\n\
+wire denorm = e[8] && e_abs > {} && e_abs <= {};\n\
+wire [8:0] e_d = (e_abs == {}) ? e + 9'd1 : e + {{8'd0, mf[22]}};\n\
+wire [2:0] dm = e_d[2:0] + {};   // M = E + {HIF8_DENORMAL_OFFSET}, modulo 8\n\
+reg special;\n\
+reg [7:0] scode;\n\
+always @(*) begin\n\
+    special = 1'b1;\n\
+    if (is_nan) scode = {};\n\
+    else if (is_inf || ovf) scode = {{neg, sat ? {} : {}}};\n\
+    else if (denorm && e_d == {}) scode = {{neg, {}}};\n\
+    else if (denorm) scode = {{neg, 4'b0000, dm[2:0]}};\n\
+    else if (e[8] && e_abs > {}) scode = 8'h00;   // below 2^{}: zero, unsigned\n\
+    else begin\n\
+        special = 1'b0;\n\
+        scode = 8'h00;\n\
+    end\n\
+end\n\
+always @(*) mid = {{special, scode, neg, e_r[8], e_r_abs, man}};\n",
+            lit(9, MAX_EXP as u64),
+            lit(9, MAX_EXP as u64),
+            -HIF8_DENORMAL_OFFSET,
+            MIN_NORMAL_EXP - 1,
+            -HIF8_DENORMAL_OFFSET,
+            -HIF8_DENORMAL_OFFSET + 1,
+            lit(9, (-MIN_NORMAL_EXP) as u64),
+            lit(9, HIF8_DENORMAL_OFFSET as u64),
+            lit(9, HIF8_DENORMAL_OFFSET as u64),
+            lit(3, (HIF8_DENORMAL_OFFSET % 8) as u64),
+            lit(8, HIF8_NAN as u64),
+            lit(7, HIF8_MAX_FINITE as u64),
+            lit(7, HIF8_POS_INF as u64),
+            lit(9, MIN_NORMAL_EXP as i64 as u64),
+            lit(7, normal_code(MIN_NORMAL_EXP, 0) as u64),
+            lit(9, HIF8_DENORMAL_OFFSET as u64),
+            -HIF8_DENORMAL_OFFSET,
+        );
+        s
+}
+
+/// The pack stage's Verilog body (ports `mid[17:0]`, `h[7:0]`).
+pub(crate) fn pack_body() -> String {
+        let mut s = String::from(
+            "wire special = mid[17];\n\
+wire [7:0] scode = mid[16:9];\n\
+wire neg = mid[8];\n\
+wire esign = mid[7];\n\
+wire [3:0] emag = mid[6:3];\n\
+wire [2:0] man = mid[2:0];\n\
+// sign | dot | exponent field (sign, |E| minus its hidden one) | mantissa\n\
+always @(*) begin\n\
+    if (special) h = scode;\n",
+        );
+        for (i, d) in HIF8_DOTS.iter().rev().enumerate() {
+            let (lo, hi) = exp_range(d);
+            let dot = format!("{}'b{:0w$b}", d.prefix_len, d.prefix, w = d.prefix_len as usize);
+            let em = match d.exp_bits {
+                0 => String::new(),
+                1 => ", esign".into(),
+                n => format!(", esign, emag[{}:0]", n - 2),
+            };
+            let m = format!("man[{}:0]", d.man_bits - 1);
+            let test = if i + 1 == HIF8_DOTS.len() { String::new() } else { format!("if (emag <= {}) ", lit(4, hi as u64)) };
+            s += &format!("    else {test}h = {{neg, {dot}{em}, {m}}};   // |E| in [{lo}, {hi}]\n");
+        }
+        s += "end\n";
+        s
 }

@@ -3,6 +3,7 @@
 //! generator; `emit` packages rust-hdl output as one file per IP; `defaults`
 //! is the default IP set of spec/interfaces.md.
 
+pub mod baps;
 pub mod defaults;
 pub mod emit;
 pub mod exp2;
