@@ -23,16 +23,16 @@ module baps_softmax(clk,rst,s_valid,s_ready,s_data,s_keep,s_last,m_valid,m_ready
     
     // Update code (custom)
     // ---- row slots: 4 rows in flight.
-    // Slot states: FREE -> FULL (ingested) -> SCORED (l known) -> READY (r known) -> FREE.
+    // Slot states: FREE (also while ingest fills it: the quantiser follows one block
+    // behind and writes its codes) -> FULL (all beats in) -> SCORED (l known) ->
+    // READY (r known) -> FREE.
     localparam [1:0] FREE = 2'd0, FULL = 2'd1, SCORED = 2'd2, READY = 2'd3;
-    reg [127:0] mem [0:255];            // row buffers: FP32 scores
-    reg [31:0] cmem [0:255];           // HiF8 codes h (written by the sum pass)
-    reg [15:0] mbmem [0:31];             // m_b per block (int16)
+    reg [31:0] cmem [0:255];           // row buffers: HiF8 codes h (written by the quantiser)
+    reg [15:0] mbmem [0:31];             // m_b per block (int16, written by the quantiser)
     reg [7:0] st;                        // 2 state bits per slot
     reg [31:0] nbeats [0:3];             // beats of the row (the output has as many)
     reg [3:0] lkeep [0:3];            // keep of its last beat
     reg bad_in [0:3];                    // too long, NaN, +Inf or t > 32767
-    reg over [0:3];                      // longer than MAX_LEN: nothing summed
     reg [15:0] mfin [0:3];               // final running maximum M
     reg [31:0] zs [0:3];                 // l (FP32)
     reg [31:0] rr [0:3];                 // r = RNE(1/l) (FP32)
@@ -173,7 +173,8 @@ module baps_softmax(clk,rst,s_valid,s_ready,s_data,s_keep,s_last,m_valid,m_ready
         end
     endfunction
     
-    // RNE_FP16(A * r) with subnormals: A FP16 >= 0 (<= 1), r FP32 normal, p <= 1.
+    // RNE_OUT(A * r) with subnormals (OUT = FP16 or BF16, set at generation):
+    // A FP16 >= 0 (<= 1), r FP32 normal, p <= 1 (never overflows).
     function [15:0] pmul;
         input [15:0] a;
         input [31:0] r;
@@ -193,7 +194,7 @@ module baps_softmax(clk,rst,s_valid,s_ready,s_data,s_keep,s_last,m_valid,m_ready
             q = 6'd0;
             for (j = 0; j < 36; j = j + 1)
                 if (pr[j]) q = j[5:0];
-            // biased FP16 exponent of the product: q + max(ea, 1) - 25 + er - 150 + 15
+            // biased output exponent of the product: q + max(ea, 1) - 25 + er - 150 + BIAS
             bexp = {6'd0, q} + {7'd0, a[14:10] == 5'd0 ? 5'd1 : a[14:10]} + {4'd0, r[30:23]} - 12'd160;
             if (!bexp[11] && bexp != 12'd0) begin
                 s = {6'd0, q} - 12'd10;
@@ -213,14 +214,30 @@ module baps_softmax(clk,rst,s_valid,s_ready,s_data,s_keep,s_last,m_valid,m_ready
     endfunction
     /* verilator lint_on UNUSEDSIGNAL */
     
+    // ---- block buffer: a ring of 2 x BLOCK FP32 scores, written by ingest, read by
+    // the quantiser once a block is complete. Per beat it also holds {row ends here,
+    // block ends here, keep}; the m_b of complete, not yet fully read blocks wait in
+    // a 4-entry queue (the quantiser reads the oldest).
+    reg [127:0] bbuf [0:15];
+    reg [5:0] bside [0:15];
+    reg [4:0] r_wp, r_rp;              // ring pointers, one wrap bit above the address
+    wire r_full = r_wp == {!r_rp[4], r_rp[3:0]};
+    reg [15:0] qmb [0:3];
+    reg [1:0] q_wp, q_rp;
+    reg [2:0] q_count;                   // complete blocks not yet fully read
+    
     // ---- ingest
+    wire [3:0] keep_in = s_keep;       // indexable also when LANES = 1 (a scalar port)
     reg [1:0] w_slot;
     reg [31:0] w_beat;
     reg [15:0] w_bmax;
     reg w_bad;
-    wire w_free = st[2*w_slot +: 2] == FREE;
+    // The slot must be free (its code buffer is written one block later); ring and
+    // queue have room (safety only: the quantiser never falls that far behind).
+    wire w_free = st[2*w_slot +: 2] == FREE && !r_full && q_count != 3'd4;
     always @(*) s_ready = w_free;
     wire w_fire = s_valid && w_free;
+    wire w_bend = s_last || w_beat[2:0] == 3'h7;
     reg [15:0] beat_max;
     reg beat_bad;
     reg [15:0] lc;
@@ -230,7 +247,7 @@ module baps_softmax(clk,rst,s_valid,s_ready,s_data,s_keep,s_last,m_valid,m_ready
         beat_bad = w_beat == 32'd0 ? 1'b0 : w_bad;
         for (i = 0; i < 4; i = i + 1) begin
             lc = ceil16(s_data[32*i +: 32]);
-            if (s_keep[i]) begin
+            if (keep_in[i]) begin
                 if ($signed(lc) > $signed(beat_max)) beat_max = lc;
                 // NaN, +Inf, t > 32767 (0x46fffe00 = 32767.0)
                 if ((s_data[32*i+30 -: 8] == 8'hff && !(s_data[32*i+31] && s_data[32*i +: 23] == 23'd0))
@@ -240,14 +257,17 @@ module baps_softmax(clk,rst,s_valid,s_ready,s_data,s_keep,s_last,m_valid,m_ready
         if (w_beat >= 32'h00000040) beat_bad = 1'b1;
     end
     
-    // ---- sum: read a FULL slot beat by beat; quantise, EXP2, beat sum, l
+    // ---- block quantise + sum: read a full half beat by beat (rows in ingest
+    // order, slot after slot); quantise, EXP2, beat sum, l
     reg [1:0] b_slot;
-    reg [31:0] b_beat;
+    reg [31:0] b_beat;                   // beat in the row (codes address, block index)
     reg [15:0] b_m;                      // running maximum M of the row
-    wire b_go = st[2*b_slot +: 2] == FULL;
-    wire b_end = over[b_slot] || b_beat == nbeats[b_slot] - 32'd1;
+    wire b_go = q_count != 3'd0;         // the beat at r_rp is in a complete block
+    wire [5:0] b_side = bside[r_rp[3:0]];
+    wire b_end = b_side[5];           // last beat of the row (and of its block)
+    wire b_bend = b_side[4];         // last beat of the block
     wire b_rfirst = b_beat == 32'd0;
-    wire [15:0] b_mb = mbmem[{b_slot, b_beat[5:3]}];
+    wire [15:0] b_mb = qmb[q_rp];
     wire [15:0] b_mold = b_rfirst ? 16'h8000 : b_m;
     wire b_grow = (b_beat[2:0] == 3'h0) && $signed(b_mb) > $signed(b_mold);
     wire [15:0] b_mnew = b_grow ? b_mb : b_mold;
@@ -329,7 +349,8 @@ module baps_softmax(clk,rst,s_valid,s_ready,s_data,s_keep,s_last,m_valid,m_ready
         : {1'b0, 8'd253 - c_e, c_qq_n[24:2]} + {31'd0, c_guard && (c_sticky || c_qq_n[2])};
     wire recip_done = c_busy && c_step;
     
-    // ---- output: read a READY slot's codes, EXP2 with the final M, times r, into the FIFO
+    // ---- output: read a READY slot's codes, EXP2 with the final M, times r (rounded to
+    // the output format), into the FIFO
     reg [1:0] d_slot;
     reg [31:0] d_beat;
     wire d_end = d_beat == nbeats[d_slot] - 32'd1;
@@ -371,9 +392,14 @@ module baps_softmax(clk,rst,s_valid,s_ready,s_data,s_keep,s_last,m_valid,m_ready
     always @(posedge clk) begin
         // ingest
         if (w_fire) begin
-            if (w_beat < 32'h00000040) begin
-                mem[{w_slot, w_beat[5:0]}] <= s_data;
-                if (s_last || w_beat[2:0] == 3'h7) mbmem[{w_slot, w_beat[5:3]}] <= beat_max;
+            // Every beat goes through the block buffer, also past MAX_LEN: such a row
+            // is bad (all zeros out) and its codes wrap inside its own slot.
+            bbuf[r_wp[3:0]] <= s_data;
+            bside[r_wp[3:0]] <= {s_last, w_bend, s_keep};
+            r_wp <= r_wp + 5'h01;
+            if (w_bend) begin
+                qmb[q_wp] <= beat_max;
+                q_wp <= q_wp + 2'd1;
             end
             w_bmax <= beat_max;
             w_bad <= beat_bad;
@@ -381,22 +407,23 @@ module baps_softmax(clk,rst,s_valid,s_ready,s_data,s_keep,s_last,m_valid,m_ready
                 nbeats[w_slot] <= w_beat + 32'd1;
                 lkeep[w_slot] <= s_keep;
                 bad_in[w_slot] <= beat_bad;
-                over[w_slot] <= w_beat >= 32'h00000040;
                 w_beat <= 32'd0;
                 w_slot <= w_slot + 2'd1;
             end else begin
                 w_beat <= w_beat == 32'hffffffff ? w_beat : w_beat + 32'd1;
             end
         end
-        // sum: issue a read with m_b and the running maximum
+        // quantise + sum: issue a block-buffer read with m_b and the running maximum
         b1_valid <= b_go;
         if (b_go) begin
-            b1_data <= mem[{b_slot, b_beat[5:0]}];
+            b1_data <= bbuf[r_rp[3:0]];
+            r_rp <= r_rp + 5'h01;
+            if (b_beat[2:0] == 3'h0) mbmem[{b_slot, b_beat[5:3]}] <= b_mb;
             b1_slot <= b_slot;
             b1_beat <= b_beat[5:0];
             b1_last <= b_end;
             b1_first <= b_rfirst;
-            b1_keep <= b_end ? lkeep[b_slot] : 4'hf;
+            b1_keep <= b_end ? b_side[3:0] : 4'hf;
             b1_mb <= b_mb;
             b1_k <= {b_mb[15], b_mb} - {b_mnew[15], b_mnew};
             b1_resc <= b_grow && !b_rfirst ? {b_mnew[15], b_mnew} - {b_mold[15], b_mold} : 17'd0;
@@ -404,7 +431,10 @@ module baps_softmax(clk,rst,s_valid,s_ready,s_data,s_keep,s_last,m_valid,m_ready
             if (b_end) mfin[b_slot] <= b_mnew;
             b_beat <= b_end ? 32'd0 : b_beat + 32'd1;
             if (b_end) b_slot <= b_slot + 2'd1;
+            // the block's last beat retires its m_b
+            if (b_bend) q_rp <= q_rp + 2'd1;
         end
+        q_count <= q_count + {2'd0, w_fire && w_bend} - {2'd0, b_go && b_bend};
         // quantise: codes into the code buffer
         b2_valid <= b1_valid;
         if (b1_valid) begin
@@ -488,6 +518,11 @@ module baps_softmax(clk,rst,s_valid,s_ready,s_data,s_keep,s_last,m_valid,m_ready
             w_beat <= 32'd0;
             b_slot <= 2'd0;
             b_beat <= 32'd0;
+            r_wp <= 5'h00;
+            r_rp <= 5'h00;
+            q_wp <= 2'd0;
+            q_rp <= 2'd0;
+            q_count <= 3'd0;
             b1_valid <= 1'b0;
             b2_valid <= 1'b0;
             b3_valid <= 1'b0;

@@ -75,6 +75,7 @@ module hccs_softmax_clb(clk,rst,s_valid,s_ready,s_data,s_keep,s_last,s_b,s_s,s_d
     endfunction
     
     // ---- ingest
+    wire [3:0] keep_in = s_keep;       // indexable also when LANES = 1 (a scalar port)
     reg [1:0] w_slot;
     reg [31:0] w_beat;
     reg [7:0] w_max;
@@ -86,7 +87,7 @@ module hccs_softmax_clb(clk,rst,s_valid,s_ready,s_data,s_keep,s_last,s_b,s_s,s_d
     always @(*) begin
         beat_max = w_beat == 32'd0 ? 8'h80 : w_max;
         for (i = 0; i < 4; i = i + 1)
-            if (s_keep[i] && $signed(s_data[8*i +: 8]) > $signed(beat_max)) beat_max = s_data[8*i +: 8];
+            if (keep_in[i] && $signed(s_data[8*i +: 8]) > $signed(beat_max)) beat_max = s_data[8*i +: 8];
     end
     
     // ---- score: read a FULL slot beat by beat, sum its scores

@@ -4,26 +4,34 @@
 //! Same architecture as `hccs_softmax`: four row slots rotate through four
 //! units working on different rows at once, one beat a cycle each, no bubble
 //! between rows:
-//! - ingest: store the row's FP32 scores (32 bits an element), take m_b =
+//! - ingest: write the FP32 scores into a block buffer of 2 x BLOCK elements
+//!   (a ring shared by all slots: the only FP32 storage), take m_b =
 //!   ceil(block max) per block (max of per-lane ceilings, -Inf and
-//!   t <= -32768 clamp to -32768), flag NaN / +Inf / t > 32767 / too long;
-//! - sum: re-read the row beat by beat, running integer max M (block order),
-//!   h = HiF8_TA(t - m_b) of the exact difference (2^-24 fixed point, see
-//!   `qdiff` below), written back as 8-bit codes into a code buffer (this is
-//!   what the output pass reads: 8 bits an element, the BAPS point), A = EXP2_FP16(h,
-//!   m_b - M) (the `hif8_exp2` lookup and rounding, 0 if the shift is below -128),
-//!   beat sum (a0+a1)+(a2+a3) in FP32 RNE, l += s, l rescaled by an exponent
-//!   decrement (flush to 0) when M grows;
+//!   t <= -32768 clamp to -32768) at the block's end, flag NaN / +Inf /
+//!   t > 32767 / too long;
+//! - block quantise + sum, one block behind ingest: read the finished block
+//!   beat by beat, running integer max M (block order), h = HiF8_TA(t - m_b)
+//!   of the exact difference (2^-24 fixed point, see `qdiff` below), written
+//!   as 8-bit codes into the slot's code buffer and m_b (int16) into its
+//!   block table: between the two passes the row is stored only as HiF8, 8 bits
+//!   an element plus one int16 a block (the BAPS bandwidth / storage point);
+//!   A = EXP2_FP16(h, m_b - M) (the `hif8_exp2` lookup and rounding, 0 if the
+//!   shift is below -128), beat sum (a0+a1)+(a2+a3) in FP32 RNE, l += s, l
+//!   rescaled by an exponent decrement (flush to 0) when M grows;
 //! - recip: r = RNE_FP32(1/l), a restoring divider on the significand,
 //!   13 quotient bits a cycle (load + 2 cycles);
 //! - output: re-read the codes, A = EXP2_FP16(h, m_b - M_final),
 //!   p = RNE_FP16(A * r) with subnormals, into a 4-beat output FIFO.
 //!
-//! The FP32 row buffer is kept because m_b of a block is only known at its
-//! end; a quantiser one block behind ingest would allow an 8-bit row buffer only.
+//! m_b of a block is only known at its end, hence the quantiser runs one block
+//! behind ingest: while it reads a finished block, ingest fills the ring behind
+//! it, so no FP32 row buffer exists and each FP32 score is read exactly once, on
+//! the fly. The ring (not two fixed halves) keeps streaming gapless when a row
+//! ends mid-block: the quantiser, busy reading a whole block, lags ingest by at
+//! most BLOCK elements + 1 beat, whatever the block lengths, and never stalls.
 //!
-//! Only FP16 output, FP16 EXP2 and C = 0 are generated; BLOCK/LANES must be a
-//! power of two.
+//! FP16 or BF16 output (`out`), FP16 EXP2 and C = 0 are generated; BLOCK/LANES
+//! must be a power of two.
 
 use crate::emit::{emit, Module};
 use crate::exp2::{decomposed_lookup, round_verilog, term_width};
@@ -39,7 +47,7 @@ pub struct BapsConfig {
     pub lanes: u32,
     pub block: u32,
     pub max_len: u32,
-    /// Output format: only "fp16" is generated.
+    /// Output format: "fp16" or "bf16" (RNE with subnormals either way).
     pub out: &'static str,
     /// EXP2 output format: only "fp16" is generated.
     pub exp_format: &'static str,
@@ -68,20 +76,33 @@ impl BapsConfig {
             "baps: MAX_LEN must be a multiple of LANES in [LANES, 65536], got {}",
             self.max_len
         );
-        anyhow::ensure!(self.out == "fp16", "baps: only FP16 output is implemented (asked for {})", self.out);
+        anyhow::ensure!(
+            self.out == "fp16" || self.out == "bf16",
+            "baps: only FP16 and BF16 output are implemented (asked for {})",
+            self.out
+        );
         anyhow::ensure!(self.exp_format == "fp16", "baps: only the FP16 EXP2 is implemented (asked for {})", self.exp_format);
         anyhow::ensure!(self.max_offset == 0, "baps: only C = 0 is implemented (asked for {})", self.max_offset);
         Ok(())
     }
     /// Cycles from a 1-beat row's beat taken to its output beat valid (no stalls).
     pub fn latency(&self) -> u32 {
-        // ingest 1, sum issue + 3 stages, recip load + steps, output issue + 2, FIFO.
+        // ingest 1 (the 1-beat block is complete), quantise + sum issue + 3 stages,
+        // recip load + steps, output issue + 2, FIFO.
         1 + 3 + 1 + DIV_STEPS + 1 + 3
     }
 }
 
-/// Verilog functions of the datapath (FP32 helpers, quantiser front end).
-fn functions() -> String {
+/// (exponent bits, mantissa bits) of the output format.
+fn out_format(c: &BapsConfig) -> (u32, u32) {
+    if c.out == "bf16" { (8, 7) } else { (5, 10) }
+}
+
+/// Verilog functions of the datapath (FP32 helpers, quantiser front end); the
+/// output multiply rounds to the output format of `c`.
+fn functions(c: &BapsConfig) -> String {
+    let (oe, om) = out_format(c);
+    let bias = (1u32 << (oe - 1)) - 1;
     r#"// The functions below work on values known to be >= 0 or normal: their sign bits,
 // hidden bits and the bits a truncation drops are not read, hence:
 /* verilator lint_off UNUSEDSIGNAL */
@@ -218,7 +239,8 @@ function [31:0] rescale;
     end
 endfunction
 
-// RNE_FP16(A * r) with subnormals: A FP16 >= 0 (<= 1), r FP32 normal, p <= 1.
+// RNE_OUT(A * r) with subnormals (OUT = FP16 or BF16, set at generation):
+// A FP16 >= 0 (<= 1), r FP32 normal, p <= 1 (never overflows).
 function [15:0] pmul;
     input [15:0] a;
     input [31:0] r;
@@ -238,13 +260,13 @@ function [15:0] pmul;
         q = 6'd0;
         for (j = 0; j < 36; j = j + 1)
             if (pr[j]) q = j[5:0];
-        // biased FP16 exponent of the product: q + max(ea, 1) - 25 + er - 150 + 15
-        bexp = {6'd0, q} + {7'd0, a[14:10] == 5'd0 ? 5'd1 : a[14:10]} + {4'd0, r[30:23]} - 12'd160;
+        // biased output exponent of the product: q + max(ea, 1) - 25 + er - 150 + BIAS
+        bexp = {6'd0, q} + {7'd0, a[14:10] == 5'd0 ? 5'd1 : a[14:10]} + {4'd0, r[30:23]} - 12'd@K@;
         if (!bexp[11] && bexp != 12'd0) begin
-            s = {6'd0, q} - 12'd10;
-            base = {1'b0, bexp[4:0] - 5'd1, 10'd0};
+            s = {6'd0, q} - 12'd@M@;
+            base = {1'b0, bexp[@EH@:0] - @E@'d1, @M@'d0};
         end else begin
-            s = {6'd0, q} - 12'd10 + (12'd1 - bexp);
+            s = {6'd0, q} - 12'd@M@ + (12'd1 - bexp);
             base = 16'd0;
         end
         sc = s > 12'd36 ? 6'd36 : s[5:0];
@@ -258,7 +280,10 @@ function [15:0] pmul;
 endfunction
 /* verilator lint_on UNUSEDSIGNAL */
 "#
-    .to_string()
+    .replace("@K@", &(175 - bias).to_string())
+    .replace("@EH@", &(oe - 1).to_string())
+    .replace("@E@", &oe.to_string())
+    .replace("@M@", &om.to_string())
 }
 
 fn body(c: &BapsConfig, name: &str) -> String {
@@ -308,29 +333,45 @@ fn body(c: &BapsConfig, name: &str) -> String {
     tree += &format!("wire [31:0] b3_s = t{lvl}[31:0];\n");
     format!(
         r#"// ---- row slots: 4 rows in flight.
-// Slot states: FREE -> FULL (ingested) -> SCORED (l known) -> READY (r known) -> FREE.
+// Slot states: FREE (also while ingest fills it: the quantiser follows one block
+// behind and writes its codes) -> FULL (all beats in) -> SCORED (l known) ->
+// READY (r known) -> FREE.
 localparam [1:0] FREE = 2'd0, FULL = 2'd1, SCORED = 2'd2, READY = 2'd3;
-reg [{dw}:0] mem [0:{memd}];            // row buffers: FP32 scores
-reg [{cw}:0] cmem [0:{memd}];           // HiF8 codes h (written by the sum pass)
-reg [15:0] mbmem [0:{mbd}];             // m_b per block (int16)
+reg [{cw}:0] cmem [0:{memd}];           // row buffers: HiF8 codes h (written by the quantiser)
+reg [15:0] mbmem [0:{mbd}];             // m_b per block (int16, written by the quantiser)
 reg [7:0] st;                        // 2 state bits per slot
 reg [31:0] nbeats [0:3];             // beats of the row (the output has as many)
 reg [{lm}:0] lkeep [0:3];            // keep of its last beat
 reg bad_in [0:3];                    // too long, NaN, +Inf or t > 32767
-reg over [0:3];                      // longer than MAX_LEN: nothing summed
 reg [15:0] mfin [0:3];               // final running maximum M
 reg [31:0] zs [0:3];                 // l (FP32)
 reg [31:0] rr [0:3];                 // r = RNE(1/l) (FP32)
 
 {functions}
+// ---- block buffer: a ring of 2 x BLOCK FP32 scores, written by ingest, read by
+// the quantiser once a block is complete. Per beat it also holds {{row ends here,
+// block ends here, keep}}; the m_b of complete, not yet fully read blocks wait in
+// a 4-entry queue (the quantiser reads the oldest).
+reg [{dw}:0] bbuf [0:{bbd}];
+reg [{sw}:0] bside [0:{bbd}];
+reg [{pw}:0] r_wp, r_rp;              // ring pointers, one wrap bit above the address
+wire r_full = r_wp == {{!r_rp[{pw}], r_rp[{pwm}:0]}};
+reg [15:0] qmb [0:3];
+reg [1:0] q_wp, q_rp;
+reg [2:0] q_count;                   // complete blocks not yet fully read
+
 // ---- ingest
+wire [{lm}:0] keep_in = s_keep;       // indexable also when LANES = 1 (a scalar port)
 reg [1:0] w_slot;
 reg [31:0] w_beat;
 reg [15:0] w_bmax;
 reg w_bad;
-wire w_free = st[2*w_slot +: 2] == FREE;
+// The slot must be free (its code buffer is written one block later); ring and
+// queue have room (safety only: the quantiser never falls that far behind).
+wire w_free = st[2*w_slot +: 2] == FREE && !r_full && q_count != 3'd4;
 always @(*) s_ready = w_free;
 wire w_fire = s_valid && w_free;
+wire w_bend = s_last || {last_in_block};
 reg [15:0] beat_max;
 reg beat_bad;
 reg [15:0] lc;
@@ -340,7 +381,7 @@ always @(*) begin
     beat_bad = w_beat == 32'd0 ? 1'b0 : w_bad;
     for (i = 0; i < {l}; i = i + 1) begin
         lc = ceil16(s_data[32*i +: 32]);
-        if (s_keep[i]) begin
+        if (keep_in[i]) begin
             if ($signed(lc) > $signed(beat_max)) beat_max = lc;
             // NaN, +Inf, t > 32767 (0x46fffe00 = 32767.0)
             if ((s_data[32*i+30 -: 8] == 8'hff && !(s_data[32*i+31] && s_data[32*i +: 23] == 23'd0))
@@ -350,14 +391,17 @@ always @(*) begin
     if (w_beat >= {depth_lit}) beat_bad = 1'b1;
 end
 
-// ---- sum: read a FULL slot beat by beat; quantise, EXP2, beat sum, l
+// ---- block quantise + sum: read a full half beat by beat (rows in ingest
+// order, slot after slot); quantise, EXP2, beat sum, l
 reg [1:0] b_slot;
-reg [31:0] b_beat;
+reg [31:0] b_beat;                   // beat in the row (codes address, block index)
 reg [15:0] b_m;                      // running maximum M of the row
-wire b_go = st[2*b_slot +: 2] == FULL;
-wire b_end = over[b_slot] || b_beat == nbeats[b_slot] - 32'd1;
+wire b_go = q_count != 3'd0;         // the beat at r_rp is in a complete block
+wire [{sw}:0] b_side = bside[r_rp[{pwm}:0]];
+wire b_end = b_side[{sw}];           // last beat of the row (and of its block)
+wire b_bend = b_side[{swm}];         // last beat of the block
 wire b_rfirst = b_beat == 32'd0;
-wire [15:0] b_mb = mbmem[{{b_slot, {blk_b}}}];
+wire [15:0] b_mb = qmb[q_rp];
 wire [15:0] b_mold = b_rfirst ? 16'h8000 : b_m;
 wire b_grow = ({bfirst_b}) && $signed(b_mb) > $signed(b_mold);
 wire [15:0] b_mnew = b_grow ? b_mb : b_mold;
@@ -428,7 +472,8 @@ wire [31:0] c_r = c_m[22:0] == 23'd0 ? {{1'b0, 8'd254 - c_e, 23'd0}}
     : {{1'b0, 8'd253 - c_e, c_qq_n[{mhi}:{gpos1b}]}} + {{31'd0, c_guard && (c_sticky || c_qq_n[{gpos1b}])}};
 wire recip_done = c_busy && c_step;
 
-// ---- output: read a READY slot's codes, EXP2 with the final M, times r, into the FIFO
+// ---- output: read a READY slot's codes, EXP2 with the final M, times r (rounded to
+// the output format), into the FIFO
 reg [1:0] d_slot;
 reg [31:0] d_beat;
 wire d_end = d_beat == nbeats[d_slot] - 32'd1;
@@ -470,9 +515,14 @@ end
 always @(posedge clk) begin
     // ingest
     if (w_fire) begin
-        if (w_beat < {depth_lit}) begin
-            mem[{{w_slot, w_beat[{awm}:0]}}] <= s_data;
-            if (s_last || {last_in_block}) mbmem[{{w_slot, {blk_w}}}] <= beat_max;
+        // Every beat goes through the block buffer, also past MAX_LEN: such a row
+        // is bad (all zeros out) and its codes wrap inside its own slot.
+        bbuf[r_wp[{pwm}:0]] <= s_data;
+        bside[r_wp[{pwm}:0]] <= {{s_last, w_bend, s_keep}};
+        r_wp <= r_wp + {pone};
+        if (w_bend) begin
+            qmb[q_wp] <= beat_max;
+            q_wp <= q_wp + 2'd1;
         end
         w_bmax <= beat_max;
         w_bad <= beat_bad;
@@ -480,22 +530,23 @@ always @(posedge clk) begin
             nbeats[w_slot] <= w_beat + 32'd1;
             lkeep[w_slot] <= s_keep;
             bad_in[w_slot] <= beat_bad;
-            over[w_slot] <= w_beat >= {depth_lit};
             w_beat <= 32'd0;
             w_slot <= w_slot + 2'd1;
         end else begin
             w_beat <= w_beat == 32'hffffffff ? w_beat : w_beat + 32'd1;
         end
     end
-    // sum: issue a read with m_b and the running maximum
+    // quantise + sum: issue a block-buffer read with m_b and the running maximum
     b1_valid <= b_go;
     if (b_go) begin
-        b1_data <= mem[{{b_slot, b_beat[{awm}:0]}}];
+        b1_data <= bbuf[r_rp[{pwm}:0]];
+        r_rp <= r_rp + {pone};
+        if ({bfirst_b}) mbmem[{{b_slot, {blk_b}}}] <= b_mb;
         b1_slot <= b_slot;
         b1_beat <= b_beat[{awm}:0];
         b1_last <= b_end;
         b1_first <= b_rfirst;
-        b1_keep <= b_end ? lkeep[b_slot] : {lo};
+        b1_keep <= b_end ? b_side[{lm}:0] : {lo};
         b1_mb <= b_mb;
         b1_k <= {{b_mb[15], b_mb}} - {{b_mnew[15], b_mnew}};
         b1_resc <= b_grow && !b_rfirst ? {{b_mnew[15], b_mnew}} - {{b_mold[15], b_mold}} : 17'd0;
@@ -503,7 +554,10 @@ always @(posedge clk) begin
         if (b_end) mfin[b_slot] <= b_mnew;
         b_beat <= b_end ? 32'd0 : b_beat + 32'd1;
         if (b_end) b_slot <= b_slot + 2'd1;
+        // the block's last beat retires its m_b
+        if (b_bend) q_rp <= q_rp + 2'd1;
     end
+    q_count <= q_count + {{2'd0, w_fire && w_bend}} - {{2'd0, b_go && b_bend}};
     // quantise: codes into the code buffer
     b2_valid <= b1_valid;
     if (b1_valid) begin
@@ -587,6 +641,11 @@ always @(posedge clk) begin
         w_beat <= 32'd0;
         b_slot <= 2'd0;
         b_beat <= 32'd0;
+        r_wp <= {pzero};
+        r_rp <= {pzero};
+        q_wp <= 2'd0;
+        q_rp <= 2'd0;
+        q_count <= 3'd0;
         b1_valid <= 1'b0;
         b2_valid <= 1'b0;
         b3_valid <= 1'b0;
@@ -607,12 +666,18 @@ end
         memd = 4 * (1 << aw) - 1,
         mbd = 4 * (1 << bw) - 1,
         lm = l - 1,
-        functions = functions(),
+        functions = functions(c),
         bfirst_w = bfirst("w_beat"),
         bfirst_b = bfirst("b_beat"),
         blk_b = blk("b_beat"),
         blk_d = blk("d_beat"),
-        blk_w = blk("w_beat"),
+        bbd = 2 * bpb - 1,
+        sw = l + 1,
+        swm = l,
+        pw = lb + 1,
+        pwm = lb,
+        pone = lit(lb + 2, 1),
+        pzero = lit(lb + 2, 0),
         last_in_block = last_in_block,
         l = l,
         depth_lit = lit(32, depth as u64),
@@ -729,8 +794,11 @@ pub fn generate(name: &str, cfg: &BapsConfig) -> anyhow::Result<Module> {
     cfg.validate()?;
     let params = serde_json::to_value(cfg)?;
     let desc = format!(
-        "BAPS softmax of FP32 base-2 scores (block-aware HiF8 rescaling, FP16 EXP2), {} lanes, BLOCK {}, rows up to {}, FP16 out; latency is for a 1-beat row",
-        cfg.lanes, cfg.block, cfg.max_len
+        "BAPS softmax of FP32 base-2 scores (block-aware HiF8 rescaling, FP16 EXP2), {} lanes, BLOCK {}, rows up to {}, {} out; latency is for a 1-beat row",
+        cfg.lanes,
+        cfg.block,
+        cfg.max_len,
+        cfg.out.to_uppercase()
     );
     let cfg = *cfg;
     let mut m = dispatch!(cfg, name, params, cfg.latency(), &desc, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
@@ -746,7 +814,8 @@ mod tests {
     #[test]
     fn bad_parameters_are_refused() {
         assert!(BAPS_DEFAULT.validate().is_ok());
-        assert!(BapsConfig { out: "bf16", ..BAPS_DEFAULT }.validate().is_err());
+        assert!(BapsConfig { out: "bf16", ..BAPS_DEFAULT }.validate().is_ok());
+        assert!(BapsConfig { out: "hif8", ..BAPS_DEFAULT }.validate().is_err());
         assert!(BapsConfig { block: 24, ..BAPS_DEFAULT }.validate().is_err());
         assert!(BapsConfig { max_offset: 2, ..BAPS_DEFAULT }.validate().is_err());
         assert!(BapsConfig { max_len: 250, ..BAPS_DEFAULT }.validate().is_err());

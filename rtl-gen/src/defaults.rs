@@ -2,7 +2,7 @@
 //! `make rtl` generates so co-simulation covers every architecture and format,
 //! and the manifest that describes them.
 
-use crate::baps::{self, BAPS_DEFAULT};
+use crate::baps::{self, BapsConfig, BAPS_DEFAULT};
 use crate::emit::Module;
 use crate::exp2::{self, Exp2Arch, Exp2Config};
 use crate::formats::{BF16, FP16, FP32};
@@ -34,6 +34,8 @@ pub fn default_set() -> Result<Vec<Module>> {
         // The baseline HCCS is measured against (synthesis) and co-simulated like it.
         hccs::generate("lut_softmax", &HccsConfig { score: Score::ExpLut { scale: 16.0 }, ..HCCS_DEFAULT }, None)?,
         baps::generate("baps_softmax", &BAPS_DEFAULT)?,
+        // BF16 output instead of FP16, co-simulated like the default.
+        baps::generate("baps_softmax_bf16", &BapsConfig { out: "bf16", ..BAPS_DEFAULT })?,
     ])
 }
 

@@ -66,8 +66,10 @@ fn rename(text: &str, module: &str) -> String {
         if tok.is_empty() {
             return;
         }
-        let new = if tok.starts_with('$') {
-            tok.clone() // a system function such as $signed
+        // The digits of a based literal (8'h1f) follow a quote: not a name.
+        let literal = out.ends_with('\'');
+        let new = if tok.starts_with('$') || literal {
+            tok.clone() // a system function such as $signed, or literal digits
         } else if tok == "top" {
             module.to_string()
         } else if let Some(rest) = tok.strip_prefix("top$") {
@@ -77,7 +79,7 @@ fn rename(text: &str, module: &str) -> String {
         };
         if new != *tok {
             renamed.push((tok.clone(), new.clone()));
-        } else {
+        } else if !literal {
             existing.insert(new.clone());
         }
         out.push_str(&new);
@@ -137,6 +139,10 @@ mod tests {
     #[should_panic]
     fn refuses_collisions() {
         rename("r_d r$d", "unit");
+    }
+    #[test]
+    fn literal_digits_are_not_names() {
+        assert_eq!(rename("module top(a); x = 8'h1; endmodule", "h1"), "module h1(a); x = 8'h1; endmodule");
     }
     #[test]
     fn keeps_system_functions() {

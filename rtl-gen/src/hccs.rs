@@ -300,6 +300,7 @@ reg [{zwm}:0] zs [0:3];              // Z = sum of scores
 {score_fn}{consts}
 {product}
 // ---- ingest
+wire [{lm}:0] keep_in = s_keep;       // indexable also when LANES = 1 (a scalar port)
 reg [1:0] w_slot;
 reg [31:0] w_beat;
 reg [7:0] w_max;
@@ -311,7 +312,7 @@ integer i;
 always @(*) begin
     beat_max = w_beat == 32'd0 ? 8'h80 : w_max;
     for (i = 0; i < {l}; i = i + 1)
-        if (s_keep[i] && $signed(s_data[8*i +: 8]) > $signed(beat_max)) beat_max = s_data[8*i +: 8];
+        if (keep_in[i] && $signed(s_data[8*i +: 8]) > $signed(beat_max)) beat_max = s_data[8*i +: 8];
 end
 
 // ---- score: read a FULL slot beat by beat, sum its scores

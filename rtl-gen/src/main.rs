@@ -1,6 +1,7 @@
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use rtl_gen::defaults::{default_set, write_all};
+use rtl_gen::baps::{self, BapsConfig};
 use rtl_gen::exp2::{self, Exp2Arch, Exp2Config};
 use rtl_gen::formats::FloatFormat;
 use rtl_gen::fp32_to_hif8::{self, Fp32ToHif8Config};
@@ -66,6 +67,24 @@ enum Cmd {
         #[arg(long, default_value = ".")]
         out: PathBuf,
     },
+    /// One BAPS softmax engine (spec/baps.md): FP32 base-2 scores in, HiF8
+    /// row storage, FP16 EXP2 lanes, FP16 or BF16 probabilities out.
+    Baps {
+        #[arg(long, default_value = "baps_softmax")]
+        name: String,
+        #[arg(long, default_value_t = 4)]
+        lanes: u32,
+        /// Elements per block sharing one integer maximum (a multiple of --lanes).
+        #[arg(long, default_value_t = 32)]
+        block: u32,
+        #[arg(long, default_value_t = 256)]
+        max_len: u32,
+        /// Output format: fp16 or bf16.
+        #[arg(long, default_value = "fp16", value_parser = ["fp16", "bf16"])]
+        out_format: String,
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+    },
     /// One FP32 -> HiF8 converter.
     Fp32ToHif8 {
         #[arg(long, default_value = "fp32_to_hif8")]
@@ -114,6 +133,13 @@ fn run(cli: Cli) -> Result<()> {
             let score = exp_lut_scale.map_or(Score::Hccs, |scale| Score::ExpLut { scale });
             let heads = head_table.as_deref().map(HeadTable::from_calibration).transpose()?;
             let m = hccs::generate(&name, &HccsConfig { lanes, max_len, out_bits, r, recip, score }, heads)?;
+            write_all(&out, &[m], false)?;
+        }
+        Cmd::Baps { name, lanes, block, max_len, out_format, out } => {
+            check_name(&name)?;
+            let out_fmt = if out_format == "bf16" { "bf16" } else { "fp16" };
+            let cfg = BapsConfig { lanes, block, max_len, out: out_fmt, ..baps::BAPS_DEFAULT };
+            let m = baps::generate(&name, &cfg)?;
             write_all(&out, &[m], false)?;
         }
         Cmd::Fp32ToHif8 { name, stages, out } => {

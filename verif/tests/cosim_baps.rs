@@ -22,13 +22,17 @@ fn engines() -> Vec<Engine> {
     mods.into_iter()
         .map(|m| {
             let u = |k: &str| m.params[k].as_u64().unwrap_or_else(|| panic!("{}: parameter {k}", m.module)) as usize;
-            assert_eq!(m.param_str("out"), "fp16");
+            let out = match m.param_str("out") {
+                "fp16" => OutFormat::Fp16,
+                "bf16" => OutFormat::Bf16,
+                o => panic!("{}: output format {o}", m.module),
+            };
             assert_eq!(m.param_str("exp_format"), "fp16");
             let cfg = BapsConfig {
                 lanes: u("lanes"),
                 block: u("block"),
                 max_len: u("max_len"),
-                out: OutFormat::Fp16,
+                out,
                 exp_format: FP16,
                 max_offset: u("max_offset") as u8,
             };
@@ -214,18 +218,20 @@ fn baps_random_and_directed_rows_with_stalls() {
         let bad = cs.iter().filter(|t| baps_row(t, &e.cfg).err).count();
         // Coverage of the contract's corners among these rows (golden traces).
         let (mut shift_zero, mut rescaled, mut flushed, mut sub_out, mut mid_beat, mut mid_block, mut too_long) = (0, 0, 0, 0, 0, 0, 0);
+        // smallest normal output bit pattern
+        let sub_min = if e.cfg.out == OutFormat::Bf16 { 0x0080 } else { 0x0400 };
         for t in &cs {
             let tr = baps_row_trace(t, &e.cfg);
             if tr.m_b.iter().any(|&m| m - tr.m < -128) { shift_zero += 1; }
             if tr.m_b.windows(2).any(|w| w[1] > w[0]) && !tr.out.err { rescaled += 1; }
             if tr.m_b.iter().scan(verif::golden::baps::MB_MIN, |m, &b| { let d = b - *m; *m = (*m).max(b); Some(d) }).skip(1).any(|d| d > 150) && !tr.out.err { flushed += 1; }
-            if tr.out.p.iter().any(|&p| p != 0 && p < 0x0400) { sub_out += 1; }
+            if tr.out.p.iter().any(|&p| p != 0 && p < sub_min) { sub_out += 1; }
             if t.len() % e.cfg.lanes != 0 { mid_beat += 1; }
             if t.len() % e.cfg.block != 0 { mid_block += 1; }
             if t.len() > e.cfg.max_len { too_long += 1; }
         }
         eprintln!(
-            "{}: coverage: {shift_zero} rows with a shift below -128, {rescaled} good rows with M growing, {flushed} with a rescale by > 150 (l flushed), {sub_out} with FP16 subnormal outputs, {mid_beat} ending mid-beat, {mid_block} mid-block, {too_long} longer than MAX_LEN",
+            "{}: coverage: {shift_zero} rows with a shift below -128, {rescaled} good rows with M growing, {flushed} with a rescale by > 150 (l flushed), {sub_out} with subnormal outputs, {mid_beat} ending mid-beat, {mid_block} mid-block, {too_long} longer than MAX_LEN",
             e.module
         );
         let mut total = 0;
@@ -268,13 +274,15 @@ fn baps_real_minilm_rows() {
 fn baps_throughput_back_to_back() {
     for e in engines() {
         let mut rng = StdRng::seed_from_u64(9);
-        for beats in [8, 64] {
+        // 8 and 64 beats, and rows ending 3 beats into their second block (the
+        // quantiser, one block behind, must not hold ingest up after a short block)
+        for beats in [8, 64, e.cfg.block / e.cfg.lanes + 3] {
             let n = (beats * e.cfg.lanes).min(e.cfg.max_len);
             let cs: Vec<Vec<f32>> = (0..400).map(|_| (0..n).map(|_| rng.gen_range(-20.0f32..20.0)).collect()).collect();
             let st = run(&e, &cs, FULL_SPEED, 5, "throughput");
             let rate = (cs.len() * n) as f64 / (st.cycles as f64 * e.cfg.lanes as f64);
             println!("{}: rows of {n} ({beats} beats): {rate:.3} elements/cycle/lane", e.module);
-            assert!(rate >= 0.9, "{}: throughput {rate:.3} on {beats}-beat rows", e.module);
+            assert!(rate >= 0.95, "{}: throughput {rate:.3} on {beats}-beat rows", e.module);
         }
     }
 }
