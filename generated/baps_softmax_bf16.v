@@ -507,7 +507,8 @@ module baps_softmax_bf16(clk,rst,s_valid,s_ready,s_data,s_keep,s_last,m_valid,m_
         end
         if (f_pop) f_rd <= f_rd + 2'd1;
         f_count <= f_count + {2'd0, d2_valid} - {2'd0, f_pop};
-        // slot states: each unit moves only slots in its own state
+        // slot states: each unit moves only slots in its own state, so no two
+        // units ever write the same slot in one cycle
         if (w_fire && s_last) st[2*w_slot +: 2] <= FULL;
         if (b3_valid && b3_last) st[2*b3_slot +: 2] <= SCORED;
         if (recip_done) st[2*c_slot +: 2] <= READY;

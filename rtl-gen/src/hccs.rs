@@ -347,24 +347,12 @@ reg d2_valid, d2_last, d2_err;
 reg [{lm}:0] d2_keep;
 reg [{sw}:0] d2_s;                   // scores of the beat, 16 bits a lane
 reg [{rwm}:0] d2_r;
-// FIFO of 4 output beats: {{err, last, keep, data}}
-localparam FW = {fw};
-reg [FW-1:0] fifo [0:3];
-reg [1:0] f_rd, f_wr;
-reg [2:0] f_count;
-wire f_pop = f_count != 3'd0 && m_ready;
-// Issue only with room for every beat in flight (d1, d2) plus this one.
-wire d_go = st[2*d_slot +: 2] == READY && ({{1'b0, f_count}} + {{3'd0, d1_valid}} + {{3'd0, d2_valid}}) < 4'd4;
-reg [{ow}:0] d2_p;
+{fifo_decls}reg [{ow}:0] d2_p;
 always @(*) begin
     for (i = 0; i < {l}; i = i + 1)
         d2_p[{ob}*i +: {ob}] = prob(d2_s[16*i +: 16], d2_r);
 end
-always @(*) begin
-    m_valid = f_count != 3'd0;
-    {{m_err, m_last, m_keep, m_data}} = fifo[f_rd];
-end
-
+{out_ports}
 always @(posedge clk) begin
     // ingest
     if (w_fire) begin
@@ -426,19 +414,7 @@ always @(posedge clk) begin
         d2_keep <= d1_keep;
         d2_err <= d1_err && d1_last;
     end
-    if (d2_valid) begin
-        fifo[f_wr] <= {{d2_err, d2_last, d2_keep, d2_p}};
-        f_wr <= f_wr + 2'd1;
-    end
-    if (f_pop) f_rd <= f_rd + 2'd1;
-    f_count <= f_count + {{2'd0, d2_valid}} - {{2'd0, f_pop}};
-    // slot states: each unit moves only slots in its own state, so no two
-    // units ever write the same slot in one cycle
-    if (w_fire && s_last) st[2*w_slot +: 2] <= FULL;
-    if (b1_valid && b1_last) st[2*b1_slot +: 2] <= SCORED;
-    if (recip_done) st[2*c_slot +: 2] <= READY;
-    if (d_go && d_end) st[2*d_slot +: 2] <= FREE;
-    if (rst) begin
+{fifo_seq}    if (rst) begin
         st <= 8'd0;
         w_slot <= 2'd0;
         w_beat <= 32'd0;
@@ -473,7 +449,9 @@ end
         recip_unit = recip_unit,
         rwm = recip_w - 1,
         sw = 16 * l - 1,
-        fw = 2 + l + ob * l,
+        fifo_decls = crate::stream::out_fifo_decls(2 + l + ob * l),
+        out_ports = crate::stream::OUT_PORTS,
+        fifo_seq = crate::stream::out_fifo_and_slots_seq("b1_valid && b1_last", "b1_slot"),
         ow = ob * l - 1,
         ob = ob,
         depth_lit = lit(32, depth as u64),

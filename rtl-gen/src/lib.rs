@@ -11,4 +11,5 @@ pub mod formats;
 pub mod fp32_to_hif8;
 pub mod hccs;
 pub mod hif8;
+pub mod stream;
 pub mod vtext;
