@@ -124,18 +124,23 @@ fn cases(e: &Engine, rng: &mut StdRng, random: usize) -> Vec<Case> {
     v
 }
 
-fn run(e: &Engine, cases: &[Case], traffic: Traffic, seed: u64) -> Stats {
-    let mut rng = StdRng::seed_from_u64(seed);
-    let mut h = StreamHarness::new(&e.module, seed, 8, e.cfg.out_bits, &["s_b", "s_s", "s_dmax"]);
-    assert_eq!(h.lanes, e.lanes);
-    let rows: Vec<RowIn> = cases
+/// The stream rows of the cases: int8 logits, constants with the first beat.
+fn rows_in(cases: &[Case]) -> Vec<RowIn> {
+    cases
         .iter()
         .map(|c| RowIn {
             elems: c.x.iter().map(|&v| v as u8 as u64).collect(),
             side: vec![("s_b", c.p.b as u64), ("s_s", c.p.s as u64), ("s_dmax", c.p.dmax as u64)],
             empty_last_beat: c.empty_last,
         })
-        .collect();
+        .collect()
+}
+
+fn run(e: &Engine, cases: &[Case], traffic: Traffic, seed: u64) -> Stats {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut h = StreamHarness::new(&e.module, seed, 8, e.cfg.out_bits, &["s_b", "s_s", "s_dmax"]);
+    assert_eq!(h.lanes, e.lanes);
+    let rows = rows_in(cases);
     let mut stats = Stats::default();
     let out = h.run(&rows, traffic, &mut rng, &mut stats);
     assert_eq!(out.len(), cases.len(), "{}: rows in vs rows out", e.module);
@@ -298,14 +303,7 @@ fn hccs_reset_mid_stream() {
             h.model.tick();
             h.model.set(rst, 0);
             let cs = cases(&e, &mut rng, 20);
-            let rows: Vec<RowIn> = cs
-                .iter()
-                .map(|c| RowIn {
-                    elems: c.x.iter().map(|&v| v as u8 as u64).collect(),
-                    side: vec![("s_b", c.p.b as u64), ("s_s", c.p.s as u64), ("s_dmax", c.p.dmax as u64)],
-                    empty_last_beat: c.empty_last,
-                })
-                .collect();
+            let rows = rows_in(&cs);
             let out = h.run(&rows, Traffic { s_valid_prob: 0.8, m_ready_prob: 0.6 }, &mut rng, &mut Stats::default());
             for (i, (c, o)) in cs.iter().zip(&out).enumerate() {
                 let want = e.golden(c);
