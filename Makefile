@@ -3,7 +3,7 @@
 CARGO ?= cargo
 GEN := generated
 
-.PHONY: all rtl test lint synth report bench setup clean
+.PHONY: all rtl test lint formal synth report bench setup clean
 
 all: rtl
 
@@ -18,10 +18,18 @@ lint: setup rtl
 	    verilator --lint-only -Wall $$f || exit 1; \
 	done; echo "lint: $(GEN)/*.v clean under verilator -Wall"
 
+# Yosys SAT proofs (scripts/formal.py): every hif8_exp2 module equals the golden
+# EXP2 table for all 2^16 inputs, every fp32_to_hif8 module equals the reference
+# formal/ref_fp32_to_hif8.v (from spec/hif8.md) for all 2^33 inputs, and each
+# pipeline is its register-free logic delayed by the manifest latency. About 1.5
+# minutes; logs in build/formal/.
+formal: setup rtl
+	CARGO="$(CARGO)" python3 scripts/formal.py
+
 # Unit tests, golden-model tests against the spec vectors, exhaustive and
-# random co-simulation (release build: Verilator models at full speed), and
-# the 2^32 FP32 -> HiF8 sweep.
-test: setup rtl lint
+# random co-simulation (release build: Verilator models at full speed), the
+# 2^32 FP32 -> HiF8 sweep, and the formal proofs.
+test: setup rtl lint formal
 	$(CARGO) test --release --workspace
 	$(CARGO) test --release -p verif --test golden_hif8 -- --ignored --nocapture
 
