@@ -21,6 +21,8 @@ pub fn default_set() -> Result<Vec<Module>> {
         exp2("hif8_exp2_bf16", Exp2Arch::Decomposed, BF16, 2)?,
         exp2("hif8_exp2_fp32", Exp2Arch::Decomposed, FP32, 2)?,
         exp2("hif8_exp2_table_fp32", Exp2Arch::Table, FP32, 1)?,
+        // Baseline for synthesis: 2^x from one plain 256-entry table, no shift.
+        exp2::generate_plain_table("exp2_table256", FP16, 2)?,
         fp32_to_hif8::generate("fp32_to_hif8", &Fp32ToHif8Config { stages: 2 })?,
         fp32_to_hif8::generate("fp32_to_hif8_s1", &Fp32ToHif8Config { stages: 1 })?,
         hccs::generate("hccs_softmax", &HCCS_DEFAULT, None)?,

@@ -301,6 +301,121 @@ end\n",
     )
 }
 
+/// Software twin of [`round_verilog`]: the IEEE bits of 2^(term + shift).
+/// Used only to fill the plain table of the baseline; co-simulation checks
+/// every entry against the independent golden model.
+pub fn round_term(t: &Term, shift: i32, fmt: &FloatFormat) -> u64 {
+    match t.class {
+        Class::NaN => return fmt.quiet_nan(),
+        Class::PosInf => return fmt.pos_inf(),
+        Class::NegInf => return 0,
+        Class::Finite => {}
+    }
+    let m = fmt.man_bits;
+    let ebias = t.ipart as i64 + shift as i64 + fmt.bias() as i64;
+    if ebias >= fmt.exp_max_field() as i64 {
+        return fmt.pos_inf();
+    }
+    let sub = ebias <= 0;
+    let k = if sub { (1 - ebias).min(m as i64 + 3) as u32 } else { 0 };
+    let sig: u128 = ((1u128 << (m + 1)) | t.frac as u128) << (m + 3);
+    let sig = sig >> k;
+    let field = if sub { 0 } else { ebias as u128 };
+    let unrounded = (field << m) | ((sig >> (m + 4)) & ((1 << m) - 1));
+    let guard = (sig >> (m + 3)) & 1 == 1;
+    let sticky = t.tail || sig & ((1 << (m + 3)) - 1) != 0;
+    (unrounded + (guard && (sticky || unrounded & 1 == 1)) as u128) as u64
+}
+
+/// Baseline for synthesis: a plain 256-entry table y = 2^x (no shift port),
+/// the naive 8-bit-input EXP2 the decomposed unit is measured against.
+#[derive(LogicBlock)]
+pub struct Exp2PlainTable<const OW: usize> {
+    pub clk: Signal<In, Clock>,
+    pub rst: Signal<In, Bit>,
+    pub in_valid: Signal<In, Bit>,
+    pub in_x: Signal<In, Bits<8>>,
+    pub out_valid: Signal<Out, Bit>,
+    pub out_y: Signal<Out, Bits<OW>>,
+    lut: PlainTable<OW>,
+    /// 1 when the input is registered before the table too.
+    in_reg: Constant<Bit>,
+    x_q: DFF<Bits<8>>,
+    valid_q: DFF<Bit>,
+    y_q: DFF<Bits<OW>>,
+    out_valid_q: DFF<Bit>,
+}
+
+impl<const OW: usize> Logic for Exp2PlainTable<OW> {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(self, clk, x_q, valid_q, y_q, out_valid_q);
+        self.x_q.d.next = self.in_x.val();
+        self.valid_q.d.next = self.in_valid.val() & !self.rst.val();
+        if self.in_reg.val() {
+            self.lut.x.next = self.x_q.q.val();
+            self.out_valid_q.d.next = self.valid_q.q.val() & !self.rst.val();
+        } else {
+            self.lut.x.next = self.in_x.val();
+            self.out_valid_q.d.next = self.in_valid.val() & !self.rst.val();
+        }
+        self.y_q.d.next = self.lut.y.val();
+        self.out_y.next = self.y_q.q.val();
+        self.out_valid.next = self.out_valid_q.q.val();
+    }
+}
+
+#[derive(LogicBlock)]
+pub struct PlainTable<const OW: usize> {
+    pub x: Signal<In, Bits<8>>,
+    pub y: Signal<Out, Bits<OW>>,
+    _fmt: FloatFormat,
+}
+
+impl<const OW: usize> Logic for PlainTable<OW> {
+    fn update(&mut self) {}
+    fn connect(&mut self) {
+        self.y.connect();
+    }
+    fn hdl(&self) -> Verilog {
+        let rows: Vec<(u64, u64)> =
+            (0..=255u8).map(|c| (c as u64, round_term(&term(c, &self._fmt), 0, &self._fmt))).collect();
+        Verilog::Custom(format!("// {} of 2^x for every code\n{}", self._fmt.name,
+            case_table("x", 8, "y", OW as u32, &rows, 0, None)))
+    }
+}
+
+/// `exp2_table256`: the plain-table baseline, `stages` 1 (output register) or 2 (input too).
+pub fn generate_plain_table(name: &str, out_format: FloatFormat, stages: u32) -> anyhow::Result<Module> {
+    anyhow::ensure!((1..=2).contains(&stages), "exp2_table256: --stages must be 1 or 2, got {stages}");
+    let params = serde_json::json!({ "out_format": out_format.name, "stages": stages });
+    let desc = format!("baseline: y = {} of 2^x, x HiF8, from one 256-entry table (no shift)", out_format.name);
+    macro_rules! build {
+        ($ow:literal) => {{
+            let mut b = Exp2PlainTable::<$ow> {
+                clk: Default::default(),
+                rst: Default::default(),
+                in_valid: Default::default(),
+                in_x: Default::default(),
+                out_valid: Default::default(),
+                out_y: Default::default(),
+                lut: PlainTable { x: Default::default(), y: Default::default(), _fmt: out_format },
+                in_reg: Constant::new(stages == 2),
+                x_q: Default::default(),
+                valid_q: Default::default(),
+                y_q: Default::default(),
+                out_valid_q: Default::default(),
+            };
+            emit(&mut b, name, "exp2_table256", params, stages, &desc)
+        }};
+    }
+    Ok(match out_format.width() {
+        16 => build!(16),
+        32 => build!(32),
+        w => anyhow::bail!("exp2_table256: no {w}-bit output"),
+    })
+}
+
 /// The unit: lookup -> [register] -> round -> register.
 #[derive(LogicBlock)]
 pub struct Hif8Exp2<const TW: usize, const OW: usize> {
@@ -397,6 +512,19 @@ mod tests {
         let t = term(0x98, &FP16); // -0.5: 2^-1 * 2^0.5
         assert_eq!((t.ipart, t.frac, t.tail), (-1, 0b01101010000, true));
         assert_eq!(term(0x6E, &FP16).ipart, IPART_LIMIT);
+    }
+
+    #[test]
+    fn round_term_landmarks() {
+        let y = |c: u8, s: i32| round_term(&term(c, &FP16), s, &FP16);
+        assert_eq!(y(0x00, 0), 0x3C00); // 2^0 = 1
+        assert_eq!(y(0x08, 0), 0x4000); // 2^1 = 2
+        assert_eq!(y(0x18, 0), 0x3DA8); // 2^0.5 = 1.41421 -> 0x3DA8
+        assert_eq!(y(0x08, -26), 0x0000); // 2^-25: half the smallest subnormal, ties to even 0
+        assert_eq!(y(0x08, -25), 0x0001); // 2^-24: the smallest subnormal
+        assert_eq!(y(0x08, 14), 0x7800); // 2^15
+        assert_eq!(y(0x08, 15), 0x7C00); // 2^16 overflows
+        assert_eq!(y(HIF8_NAN, 0), 0x7E00);
     }
 
     #[test]
