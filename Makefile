@@ -33,12 +33,27 @@ test: setup rtl lint formal
 	$(CARGO) test --release --workspace
 	$(CARGO) test --release -p verif --test golden_hif8 -- --ignored --nocapture
 
+# Quality of results, in one run (scripts/setup_qor.sh first installs the pinned
+# Yosys, OpenSTA and YoWASP Yosys/nextpnr when run as root): sky130 area and
+# OpenSTA timing of the default set (results/synth.*) and of the report's extra
+# configurations (`rtl-gen qor-set`: engines at LANES 1/2/8, BAPS with one block
+# per row; results/synth_qor.*), ECP5/iCE40 place and route over several seeds
+# (results/fpga.json; the engines take long: FPGA_ARGS="--targets ice40" or
+# "--only MODULE ..." narrow it), co-simulated throughput (results/throughput.json).
+FPGA_ARGS ?=
 synth: setup rtl
-	@command -v sta >/dev/null || [ "$$(id -u)" != 0 ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq opensta >/dev/null
+	@scripts/setup_qor.sh
 	python3 scripts/synth.py
+	$(CARGO) run -q --release -p rtl-gen -- qor-set --out build/qor/gen
+	python3 scripts/synth.py --gen build/qor/gen --name synth_qor
+	python3 scripts/fpga.py $(FPGA_ARGS)
+	$(CARGO) run -q --release -p verif --bin throughput
 
+# The whole QoR report from a clean checkout: results/qor.md, qor.json and the
+# plots qor_area_per_lane.svg, qor_area_vs_kl.svg.
 report: synth
-	@cat results/synth.md
+	python3 scripts/report.py
+	$(CARGO) run -q --release -p verif --bin qor_plots
 
 # Co-simulation speed: Rust + Verilator vs a cocotb + Icarus bench on hif8_exp2,
 # same golden vectors, every output checked -> results/cosim_speed.md (bench/run.py;

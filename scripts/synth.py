@@ -6,6 +6,8 @@ Per module: generic synthesis (check -assert, no latches allowed), cell count,
 mapping (dfflibmap + abc -liberty at the clock of constraints/clock.sdc) for
 area in um^2. Writes results/synth.md and results/synth.json.
 """
+import argparse
+import concurrent.futures as cf
 import json
 import os
 import shutil
@@ -64,8 +66,8 @@ def memory_bits(json_path):
     return bits
 
 
-def synth(mod, lib, period_ps):
-    name, path = mod["module"], os.path.join(GEN, mod["file"])
+def synth(mod, lib, period_ps, gen=GEN):
+    name, path = mod["module"], os.path.join(gen, mod["file"])
     log = os.path.join(BUILD, f"{name}.generic.log")
     text = yosys(
         f"read_verilog {path}; hierarchy -check -top {name}; synth -flatten -top {name}; "
@@ -118,24 +120,29 @@ def fmt(v, spec):
 
 
 def main():
+    ap = argparse.ArgumentParser(description="Yosys + sky130 + OpenSTA synthesis of a manifest's modules")
+    ap.add_argument("--gen", default=GEN, help="folder holding manifest.json and the Verilog (default generated/)")
+    ap.add_argument("--name", default="synth", help="results/<name>.json and .md (default synth)")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    args = ap.parse_args()
     os.makedirs(BUILD, exist_ok=True)
     lib = os.path.join(BUILD, "sky130_logic.lib")
     if not os.path.exists(lib):
         subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "liberty_logic_only.py"), PDK, lib], check=True)
-    manifest = json.load(open(os.path.join(GEN, "manifest.json")))
+    manifest = json.load(open(os.path.join(args.gen, "manifest.json")))
     period = clock_period_ns()
     version = subprocess.run(["yosys", "-V"], capture_output=True, text=True).stdout.strip()
     if not shutil.which("sta"):
         print("synth: OpenSTA (`sta`) not found: timing columns will be n/a (apt-get install opensta)", file=sys.stderr)
-    rows = []
-    for mod in manifest["modules"]:
-        row = synth(mod, lib, int(period * 1000))
+    with cf.ThreadPoolExecutor(max_workers=args.jobs) as ex:
+        rows = list(ex.map(lambda mod: synth(mod, lib, int(period * 1000), args.gen), manifest["modules"]))
+    for row in rows:
         print(f"{row['module']}: {row['cells']} cells, {row['transistors']} transistors, "
               f"{row['sky130_um2']} um^2", file=sys.stderr)
-        rows.append(row)
     os.makedirs(os.path.join(ROOT, "results"), exist_ok=True)
-    with open(os.path.join(ROOT, "results", "synth.json"), "w") as f:
-        json.dump({"yosys": version, "clock_ns": period, "modules": rows}, f, indent=1)
+    sta = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", "opensta"], capture_output=True, text=True).stdout
+    with open(os.path.join(ROOT, "results", f"{args.name}.json"), "w") as f:
+        json.dump({"yosys": version, "opensta": sta or None, "clock_ns": period, "modules": rows}, f, indent=1)
     lines = [
         f"Synthesis of generated/ ({version}; sky130_fd_sc_hd tt 025C 1v80, abc -D {int(period*1000)} ps).",
         "",
@@ -153,7 +160,7 @@ def main():
         lines.append(f"| `{r['module']}` | {p} | {r['latency']} | {r['cells']} | {r['flops']} | "
                      f"{r['transistors']} | {r['depth']} | {r['memory_bits']} | {r['sky130_cells']} | {r['sky130_um2']:.1f} | {r['logic_um2']:.1f} | "
                      f"{fmt(r['critical_path_ns'], '.2f')} | {fmt(r['fmax_mhz'], '.0f')} |")
-    open(os.path.join(ROOT, "results", "synth.md"), "w").write("\n".join(lines) + "\n")
+    open(os.path.join(ROOT, "results", f"{args.name}.md"), "w").write("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
