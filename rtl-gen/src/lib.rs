@@ -12,4 +12,5 @@ pub mod fp32_to_hif8;
 pub mod hccs;
 pub mod hif8;
 pub mod stream;
+pub mod sweep;
 pub mod vtext;

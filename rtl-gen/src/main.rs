@@ -85,6 +85,17 @@ enum Cmd {
         #[arg(long, default_value = ".")]
         out: PathBuf,
     },
+    /// COUNT random legal configurations of every generator, named
+    /// sweep<SEED>_<kind>_<i>, with a manifest.json: the parameter sweep that
+    /// verif co-simulates when built with RTL_SWEEP_DIR=OUT (`make sweep`).
+    Sweep {
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value_t = 16)]
+        count: usize,
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// One FP32 -> HiF8 converter.
     Fp32ToHif8 {
         #[arg(long, default_value = "fp32_to_hif8")]
@@ -141,6 +152,13 @@ fn run(cli: Cli) -> Result<()> {
             let cfg = BapsConfig { lanes, block, max_len, out: out_fmt, ..baps::BAPS_DEFAULT };
             let m = baps::generate(&name, &cfg)?;
             write_all(&out, &[m], false)?;
+        }
+        Cmd::Sweep { seed, count, out } => {
+            let modules = rtl_gen::sweep::sample(seed, count)?;
+            write_all(&out, &modules, true)?;
+            for m in &modules {
+                eprintln!("wrote {}/{}: {}", out.display(), m.file, m.params);
+            }
         }
         Cmd::Fp32ToHif8 { name, stages, out } => {
             check_name(&name)?;
