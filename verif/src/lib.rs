@@ -5,3 +5,5 @@ pub mod hccs_calib;
 pub mod cosim;
 pub mod unit;
 pub mod stream;
+pub mod fail_vcd;
+pub mod tb;

@@ -2,7 +2,9 @@
 //! on the co-simulation, with the valid/latency contract checked every cycle.
 
 use crate::cosim::{Model, Port};
-use rand::Rng;
+use crate::fail_vcd::FailTrace;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 
 pub struct FixedLatencyUnit {
     pub model: Model,
@@ -36,6 +38,54 @@ impl FixedLatencyUnit {
         mut junk: impl FnMut(&mut Model, &mut dyn rand::RngCore),
         mut check: impl FnMut(usize, &Model),
     ) {
+        self.run_inner(inputs, gap_prob, rng, &mut apply, &mut junk, &mut check, None)
+    }
+
+    /// [`FixedLatencyUnit::run`] on a fresh unit with the stimulus drawn from
+    /// `rng_seed`, `check` saying what is wrong with an output instead of
+    /// panicking. On the first wrong output the same run is repeated from a
+    /// fresh unit (same model seed, same stimulus) with a VCD of the failing
+    /// window, and this panics naming the file.
+    pub fn run_checked<I>(
+        mut self,
+        inputs: &[I],
+        gap_prob: f64,
+        rng_seed: u64,
+        mut apply: impl FnMut(&mut Model, &I),
+        mut junk: impl FnMut(&mut Model, &mut dyn rand::RngCore),
+        mut check: impl FnMut(usize, &Model) -> Result<(), String>,
+    ) {
+        let mut failure: Option<(String, u64)> = None;
+        let mut first_failure = |i: usize, md: &Model| {
+            if failure.is_none() {
+                if let Err(msg) = check(i, md) {
+                    failure = Some((format!("input #{i}: {msg}"), md.cycles()));
+                }
+            }
+        };
+        let mut rng = StdRng::seed_from_u64(rng_seed);
+        self.run_inner(inputs, gap_prob, &mut rng, &mut apply, &mut junk, &mut first_failure, None);
+        let Some((msg, at)) = failure else { return };
+        let (name, seed) = (self.model.name(), self.model.seed());
+        let mut trace = FailTrace::around(name, seed, at.saturating_sub(self.latency as u64 + 1), at);
+        let mut again = FixedLatencyUnit::new(name, self.latency, seed);
+        let mut rng = StdRng::seed_from_u64(rng_seed);
+        again.run_inner(inputs, gap_prob, &mut rng, &mut apply, &mut junk, &mut |_, _| {}, Some(&mut trace));
+        again.model.trace_close();
+        panic!("{name} (seed {seed}, stimulus seed {rng_seed}): {msg}\n  {}", trace.note());
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn run_inner<I>(
+        &mut self,
+        inputs: &[I],
+        gap_prob: f64,
+        rng: &mut impl Rng,
+        apply: &mut impl FnMut(&mut Model, &I),
+        junk: &mut impl FnMut(&mut Model, &mut dyn rand::RngCore),
+        check: &mut impl FnMut(usize, &Model),
+        mut trace: Option<&mut FailTrace>,
+    ) {
         let lat = self.latency as usize;
         // Index of the input applied k cycles ago, per cycle, in a ring.
         let mut ring: Vec<Option<usize>> = vec![None; lat];
@@ -43,6 +93,11 @@ impl FixedLatencyUnit {
         let mut slot = 0;
         let mut seen = 0;
         while seen < inputs.len() {
+            if let Some(t) = trace.as_deref_mut() {
+                if !t.step(&mut self.model) {
+                    return;
+                }
+            }
             let idx = if next < inputs.len() && !(gap_prob > 0.0 && rng.gen_bool(gap_prob)) {
                 apply(&mut self.model, &inputs[next]);
                 self.model.set(self.in_valid, 1);
