@@ -3,7 +3,7 @@
 CARGO ?= cargo
 GEN := generated
 
-.PHONY: all rtl test lint formal synth report bench setup clean
+.PHONY: all rtl test lint formal synth report bench setup clean sweep-ci sweep soak
 
 all: rtl
 
@@ -26,12 +26,46 @@ lint: setup rtl
 formal: setup rtl
 	CARGO="$(CARGO)" python3 scripts/formal.py
 
+# The parameter sweep's CI sample (verif/tests/sweep.rs): SWEEP_CI_COUNT random
+# legal configurations of every generator; the seed is fixed, chosen for
+# coverage (LANES 1 and 16, DIV and CLB, 8- and 16-bit outputs, R = 1, FP16 /
+# BF16 / FP32 EXP2, FP16 and BF16 BAPS, one-beat rows and rows longer than a
+# block). Its models are compiled into verif with the default ones.
+SWEEP_CI := build/sweep-ci
+SWEEP_CI_SEED := 244
+SWEEP_CI_COUNT := 16
+
+sweep-ci:
+	rm -rf $(SWEEP_CI)
+	$(CARGO) run -q --release -p rtl-gen -- sweep --seed $(SWEEP_CI_SEED) --count $(SWEEP_CI_COUNT) --out $(SWEEP_CI)
+
 # Unit tests, golden-model tests against the spec vectors, exhaustive and
 # random co-simulation (release build: Verilator models at full speed), the
-# 2^32 FP32 -> HiF8 sweep, and the formal proofs.
-test: setup rtl lint formal
+# parameter sweep's CI sample, the 2^32 FP32 -> HiF8 sweep, and the formal
+# proofs. RTL_SWEEP_DIR is exported to formal too (sweep-ci runs before it), so
+# verif is built once, with the sweep's models.
+test: export RTL_SWEEP_DIR = $(CURDIR)/$(SWEEP_CI)
+test: setup rtl lint sweep-ci formal
 	$(CARGO) test --release --workspace
 	$(CARGO) test --release -p verif --test golden_hif8 -- --ignored --nocapture
+
+# A larger parameter sweep, as a benchmark: SWEEP_COUNT configurations drawn
+# from SWEEP_SEED, SWEEP_ROWS random rows per engine (verif/tests/sweep.rs).
+SWEEP_SEED ?= 1
+SWEEP_COUNT ?= 60
+SWEEP_ROWS ?= 3000
+sweep: setup rtl
+	rm -rf build/sweep-$(SWEEP_SEED)
+	$(CARGO) run -q --release -p rtl-gen -- sweep --seed $(SWEEP_SEED) --count $(SWEEP_COUNT) --out build/sweep-$(SWEEP_SEED)
+	RTL_SWEEP_DIR=$(CURDIR)/build/sweep-$(SWEEP_SEED) SWEEP_ROWS=$(SWEEP_ROWS) \
+	    $(CARGO) test --release -p verif --test sweep -- --nocapture
+
+# Long stream runs: SOAK_ROWS (default 10^5) rows through every default
+# streaming module under random phases of gaps and stalls, stream rules checked
+# every cycle, every row bit-exact (verif/tests/stream_soak.rs).
+SOAK_ROWS ?= 100000
+soak: setup rtl
+	SOAK_ROWS=$(SOAK_ROWS) $(CARGO) test --release -p verif --test stream_soak -- --ignored --nocapture
 
 # Quality of results, in one run (scripts/setup_qor.sh first installs the pinned
 # Yosys, OpenSTA and YoWASP Yosys/nextpnr when run as root): sky130 area and

@@ -1,6 +1,7 @@
 //! Verilator co-simulation bridge, build side.
 //!
-//! For every module in `generated/manifest.json` (or `$RTL_GEN_DIR/manifest.json`):
+//! For every module in `generated/manifest.json` (or `$RTL_GEN_DIR/manifest.json`),
+//! and in `$RTL_SWEEP_DIR/manifest.json` if set (the parameter sweep, `make sweep`):
 //!   1. `verilator --cc` it into C++ (prefix `V<module>`),
 //!   2. write a small C ABI shim (`vlshim_<module>_*`: create/destroy/eval/tick,
 //!      port set/get by index as u64 or as 32-bit word arrays, VCD trace),
@@ -75,6 +76,8 @@ struct ModSpec {
     latency: Option<u64>,
     params_json: String,
     ports: Vec<PortSpec>,
+    /// Directory of the manifest and of `file`.
+    dir: PathBuf,
     /// Verilog source, read once (hashed and verilated).
     source: Vec<u8>,
 }
@@ -185,6 +188,7 @@ fn parse_manifest(path: &Path, gen_dir: &Path) -> Vec<ModSpec> {
             latency,
             params_json,
             ports,
+            dir: gen_dir.to_path_buf(),
             source,
         });
     }
@@ -603,7 +607,13 @@ fn gen_shim(m: &ModSpec) -> String {
 // ---------------------------------------------------------------------------
 // models.rs generation
 
-fn gen_models_rs(mods: &[ModSpec], gen_dir: &Path, version: &str, trace: bool) -> String {
+fn gen_models_rs(
+    mods: &[ModSpec],
+    gen_dir: &Path,
+    sweep_dir: Option<&Path>,
+    version: &str,
+    trace: bool,
+) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -618,6 +628,15 @@ fn gen_models_rs(mods: &[ModSpec], gen_dir: &Path, version: &str, trace: bool) -
         s,
         "pub const RTL_GEN_DIR: &str = {:?};",
         gen_dir.display().to_string()
+    );
+    let _ = writeln!(
+        s,
+        "/// The parameter-sweep directory whose models were built too (`RTL_SWEEP_DIR`), \"\" if none."
+    );
+    let _ = writeln!(
+        s,
+        "pub const RTL_SWEEP_DIR: &str = {:?};",
+        sweep_dir.map_or(String::new(), |d| d.display().to_string())
     );
     let _ = writeln!(
         s,
@@ -839,6 +858,7 @@ fn main() {
     println!("cargo:rerun-if-changed=cpp");
     for v in [
         "RTL_GEN_DIR",
+        "RTL_SWEEP_DIR",
         "VERILATOR",
         "VERILATOR_ROOT",
         "VERIF_VL_CACHE",
@@ -848,17 +868,15 @@ fn main() {
     let trace = env::var_os("CARGO_FEATURE_TRACE").is_some();
 
     // --- inputs
-    let gen_dir = match env::var_os("RTL_GEN_DIR") {
+    let dir_of = |var: &str| match env::var_os(var) {
         Some(d) if !d.is_empty() => {
             let d = PathBuf::from(d);
-            if d.is_absolute() {
-                d
-            } else {
-                ws_root.join(d)
-            }
+            Some(if d.is_absolute() { d } else { ws_root.join(d) })
         }
-        _ => ws_root.join("generated"),
+        _ => None,
     };
+    let gen_dir = dir_of("RTL_GEN_DIR").unwrap_or_else(|| ws_root.join("generated"));
+    let sweep_dir = dir_of("RTL_SWEEP_DIR");
     let manifest = gen_dir.join("manifest.json");
     println!("cargo:rerun-if-changed={}", manifest.display());
     if !manifest.is_file() {
@@ -867,7 +885,29 @@ fn main() {
             manifest.display()
         );
     }
-    let mods = parse_manifest(&manifest, &gen_dir);
+    let mut mods = parse_manifest(&manifest, &gen_dir);
+    if let Some(dir) = &sweep_dir {
+        let sweep_manifest = dir.join("manifest.json");
+        println!("cargo:rerun-if-changed={}", sweep_manifest.display());
+        if !sweep_manifest.is_file() {
+            fail!(
+                "RTL_SWEEP_DIR={}: no manifest.json (write one with `rtl-gen sweep --out {}`)",
+                dir.display(),
+                dir.display()
+            );
+        }
+        for m in parse_manifest(&sweep_manifest, dir) {
+            if mods.iter().any(|o| o.module == m.module) {
+                fail!(
+                    "module {} is in both {} and {}",
+                    m.module,
+                    manifest.display(),
+                    sweep_manifest.display()
+                );
+            }
+            mods.push(m);
+        }
+    }
     let (version, vroot) = find_verilator();
     let vinc = vroot.join("include");
     println!(
@@ -988,7 +1028,7 @@ fn main() {
         let results: Vec<Result<(Vec<PathBuf>, String), String>> = std::thread::scope(|sc| {
             let hs: Vec<_> = chunk
                 .iter()
-                .map(|(e, m)| sc.spawn(|| verilate(m, &gen_dir, &e.dir, trace, &rt_globals)))
+                .map(|(e, m)| sc.spawn(|| verilate(m, &e.dir, trace, &rt_globals)))
                 .collect();
             hs.into_iter().map(|h| h.join().unwrap()).collect()
         });
@@ -1005,7 +1045,7 @@ fn main() {
                             "cargo:warning=verilator: {} warning(s) for module {} (run `verilator --lint-only -Wall {}`)",
                             n,
                             m.module,
-                            gen_dir.join(&m.file).display()
+                            m.dir.join(&m.file).display()
                         );
                     }
                     let idx = entries.iter().position(|(x, _)| x.dir == e.dir).unwrap();
@@ -1089,7 +1129,7 @@ fn main() {
     println!("cargo:rustc-env=VERIF_RTL_GEN_DIR={}", gen_dir.display());
 
     // --- registry
-    let rs = gen_models_rs(&mods, &gen_dir, &version, trace);
+    let rs = gen_models_rs(&mods, &gen_dir, sweep_dir.as_deref(), &version, trace);
     let rs_path = out_dir.join("models.rs");
     if fs::read_to_string(&rs_path).ok().as_deref() != Some(rs.as_str()) {
         fs::write(&rs_path, rs).unwrap_or_else(|e| fail!("{}: {e}", rs_path.display()));
@@ -1117,14 +1157,13 @@ fn main() {
 /// and Verilator's warnings.
 fn verilate(
     m: &ModSpec,
-    gen_dir: &Path,
     entry: &Path,
     trace: bool,
     rt_globals: &[&str],
 ) -> Result<(Vec<PathBuf>, String), String> {
     let mdir = entry.join("vl");
     let _ = fs::remove_dir_all(&mdir);
-    let vfile = gen_dir.join(&m.file);
+    let vfile = m.dir.join(&m.file);
     let args = verilator_args(m, &vfile, &mdir, trace);
     let bin = verilator_bin();
     let (ok, out, err) = run_capture(Command::new(&bin).args(&args))

@@ -36,10 +36,26 @@ pub fn generated_dir() -> PathBuf {
 }
 
 pub fn load() -> Manifest {
-    let path = generated_dir().join("manifest.json");
+    load_from(&generated_dir())
+}
+
+fn load_from(dir: &std::path::Path) -> Manifest {
+    let path = dir.join("manifest.json");
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("{}: {e}: run `make rtl` first", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The parameter-sweep directory whose models verif was built with
+/// (`RTL_SWEEP_DIR` at build time, see build.rs), if any.
+pub fn sweep_dir() -> Option<PathBuf> {
+    let d = crate::cosim::RTL_SWEEP_DIR;
+    (!d.is_empty()).then(|| PathBuf::from(d))
+}
+
+/// The sweep's manifest (`rtl-gen sweep`), if verif was built with one.
+pub fn load_sweep() -> Option<Manifest> {
+    sweep_dir().map(|d| load_from(&d))
 }
 
 /// Every module of a kind (e.g. "hif8_exp2"), in manifest order.

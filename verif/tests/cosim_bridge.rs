@@ -8,11 +8,20 @@ use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use verif::cosim::{Dir, Model, Port, MODELS, RTL_GEN_DIR, TRACE_COMPILED};
 
-/// The manifest the models were built from.
-fn manifest() -> serde_json::Value {
-    let path = std::path::Path::new(RTL_GEN_DIR).join("manifest.json");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap()
+/// The modules of the manifests the models were built from: the generated
+/// set, then the parameter sweep's if verif was built with one.
+fn manifest_modules() -> Vec<serde_json::Value> {
+    let read = |dir: &std::path::Path| -> Vec<serde_json::Value> {
+        let path = dir.join("manifest.json");
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        v["modules"].as_array().expect("modules").clone()
+    };
+    let mut mods = read(std::path::Path::new(RTL_GEN_DIR));
+    if let Some(d) = verif::manifest::sweep_dir() {
+        mods.extend(read(&d));
+    }
+    mods
 }
 
 fn is_clock_or_reset(m: &Model, p: Port) -> bool {
@@ -42,15 +51,14 @@ impl Rng {
 
 #[test]
 fn every_manifest_module_is_built_with_matching_ports() {
-    let man = manifest();
-    let mods = man["modules"].as_array().expect("modules");
+    let mods = manifest_modules();
     let names: Vec<&str> = mods.iter().map(|m| m["module"].as_str().unwrap()).collect();
     assert_eq!(
         Model::modules(),
         names,
-        "models built != modules in {RTL_GEN_DIR}/manifest.json"
+        "models built != modules in {RTL_GEN_DIR}/manifest.json (+ the sweep's)"
     );
-    for jm in mods {
+    for jm in &mods {
         let name = jm["module"].as_str().unwrap();
         let model = Model::new(name);
         let info = model.info();
