@@ -5,6 +5,7 @@
 use crate::baps::{self, BapsConfig, BAPS_DEFAULT};
 use crate::emit::Module;
 use crate::exp2::{self, Exp2Arch, Exp2Config};
+use crate::exp2_float::{self, Exp2FloatConfig};
 use crate::formats::{BF16, FP16, FP32};
 use crate::fp32_to_hif8::{self, Fp32ToHif8Config};
 use crate::hccs::{self, HccsConfig, HeadTable, Recip, Score};
@@ -23,6 +24,11 @@ pub fn default_set() -> Result<Vec<Module>> {
         exp2("hif8_exp2_table_fp32", Exp2Arch::Table, FP32, 1)?,
         // Baseline for synthesis: 2^x from one plain 256-entry table, no shift.
         exp2::generate_plain_table("exp2_table256", FP16, 2)?,
+        // Baselines for synthesis: correctly rounded FP16 2^x of a 16- or 32-bit float
+        // x (table + polynomial + multiplier), what an 8-bit HiF8 input saves.
+        exp2_float::generate("exp2_fp16", &Exp2FloatConfig::default_for(FP16)?)?,
+        exp2_float::generate("exp2_bf16", &Exp2FloatConfig::default_for(BF16)?)?,
+        exp2_float::generate("exp2_fp32", &Exp2FloatConfig::default_for(FP32)?)?,
         fp32_to_hif8::generate("fp32_to_hif8", &Fp32ToHif8Config { stages: 2 })?,
         fp32_to_hif8::generate("fp32_to_hif8_s1", &Fp32ToHif8Config { stages: 1 })?,
         hccs::generate("hccs_softmax", &HCCS_DEFAULT, None)?,

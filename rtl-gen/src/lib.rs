@@ -7,6 +7,7 @@ pub mod baps;
 pub mod defaults;
 pub mod emit;
 pub mod exp2;
+pub mod exp2_float;
 pub mod formats;
 pub mod fp32_to_hif8;
 pub mod hccs;

@@ -3,6 +3,7 @@ use clap::{Parser, Subcommand};
 use rtl_gen::defaults::{default_set, write_all};
 use rtl_gen::baps::{self, BapsConfig};
 use rtl_gen::exp2::{self, Exp2Arch, Exp2Config};
+use rtl_gen::exp2_float::{self, Exp2FloatConfig};
 use rtl_gen::formats::FloatFormat;
 use rtl_gen::fp32_to_hif8::{self, Fp32ToHif8Config};
 use rtl_gen::hccs::{self, HccsConfig, HeadTable, Recip, Score};
@@ -35,6 +36,28 @@ enum Cmd {
         /// Pipeline stages (latency): 1 or 2.
         #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=2))]
         stages: u32,
+        /// Directory to write <name>.v into.
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+    },
+    /// One float-input EXP2 baseline: y = FP16 of 2^x for an FP16, BF16 or FP32
+    /// x, correctly rounded (table + polynomial + multiplier).
+    Exp2Float {
+        /// Module name (default: exp2_<in-format>).
+        #[arg(long)]
+        name: Option<String>,
+        /// Input format: fp16, bf16 or fp32.
+        #[arg(long, default_value = "fp16", value_parser = parse_format)]
+        in_format: FloatFormat,
+        /// Pipeline stages (latency): 1 or 2.
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=2))]
+        stages: u32,
+        /// Index bits of the 2^f table (default: the input format's).
+        #[arg(long)]
+        table_bits: Option<u32>,
+        /// Degree of the polynomial for the rest of f (default: the input format's).
+        #[arg(long)]
+        degree: Option<u32>,
         /// Directory to write <name>.v into.
         #[arg(long, default_value = ".")]
         out: PathBuf,
@@ -137,6 +160,19 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Exp2 { name, arch, out_format, stages, out } => {
             check_name(&name)?;
             let m = exp2::generate(&name, &Exp2Config { arch, out_format, stages })?;
+            write_all(&out, &[m], false)?;
+        }
+        Cmd::Exp2Float { name, in_format, stages, table_bits, degree, out } => {
+            let name = name.unwrap_or_else(|| format!("exp2_{}", in_format.name));
+            check_name(&name)?;
+            let d = Exp2FloatConfig::default_for(in_format)?;
+            let cfg = Exp2FloatConfig {
+                stages,
+                table_bits: table_bits.unwrap_or(d.table_bits),
+                degree: degree.unwrap_or(d.degree),
+                ..d
+            };
+            let m = exp2_float::generate(&name, &cfg)?;
             write_all(&out, &[m], false)?;
         }
         Cmd::Hccs { name, lanes, max_len, out_bits, r, recip, head_table, exp_lut_scale, out } => {

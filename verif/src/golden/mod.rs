@@ -6,6 +6,7 @@
 
 pub mod baps;
 pub mod exp2;
+pub mod exp2_float;
 pub mod fp;
 pub mod hif8;
 pub mod hccs;
