@@ -45,6 +45,27 @@ pub struct Traffic {
 
 pub const FULL_SPEED: Traffic = Traffic { s_valid_prob: 1.0, m_ready_prob: 1.0 };
 
+/// The traffic patterns the default modules' tests run every row under: full
+/// speed, gaps and stalls, heavy stalls, sparse input.
+pub const PATTERNS: [Traffic; 4] = [
+    FULL_SPEED,
+    Traffic { s_valid_prob: 0.7, m_ready_prob: 0.6 },
+    Traffic { s_valid_prob: 1.0, m_ready_prob: 0.25 },
+    Traffic { s_valid_prob: 0.3, m_ready_prob: 1.0 },
+];
+
+/// `run(traffic, seed)` under each of [`PATTERNS`] (seeds `seed0`, `seed0 + 1`,
+/// ...), asserting that the patterns with stalls did stall. Returns the rows run.
+pub fn under_every_pattern(seed0: u64, mut run: impl FnMut(Traffic, u64) -> Stats) -> u64 {
+    let mut rows = 0;
+    for (j, t) in PATTERNS.into_iter().enumerate() {
+        let st = run(t, seed0 + j as u64);
+        assert!(st.stalls > 0 || t.m_ready_prob == 1.0, "the stall pattern {} stalled", t.describe());
+        rows += st.rows;
+    }
+    rows
+}
+
 /// Where each cycle's [`Traffic`] comes from: a constant [`Traffic`], or
 /// [`Phases`] that change it over time.
 pub trait Handshake: Clone {

@@ -25,6 +25,22 @@ impl FixedLatencyUnit {
         FixedLatencyUnit { model, latency, in_valid, out_valid }
     }
 
+    /// With one input in flight, `rst` for a cycle: out_valid must stay low
+    /// for the whole latency after it (the input is dropped, not delivered).
+    pub fn assert_reset_drops_inputs_in_flight(&mut self) {
+        let rst = self.model.port("rst");
+        self.model.set(self.in_valid, 1);
+        self.model.tick();
+        self.model.set(self.in_valid, 0);
+        self.model.set(rst, 1);
+        self.model.tick();
+        self.model.set(rst, 0);
+        for _ in 0..self.latency + 1 {
+            assert_eq!(self.model.get(self.out_valid), 0, "{}: a reset must drop inputs in flight", self.model.name());
+            self.model.tick();
+        }
+    }
+
     /// Feeds every input once, in order; `gap_prob` is the chance of an idle
     /// cycle (in_valid low, other inputs random) before each input. Checks that
     /// out_valid is high exactly `latency` cycles after each input, and hands
