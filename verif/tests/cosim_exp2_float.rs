@@ -4,11 +4,12 @@
 //!
 //! - FP16 and BF16 inputs: all 65,536, back to back in order, then shuffled with idle
 //!   cycles between.
-//! - FP32 inputs: specials; every input within 256 ulp of the 64 hardest to round;
-//!   ±2 ulp around every region boundary (the classifier's exponent edges, the output's
-//!   overflow, subnormal and underflow edges, the boundaries next to 1.0, every integer,
-//!   every table segment); 10^7 random words, mostly in the exponent range that reaches
-//!   the datapath.
+//! - FP32 inputs: specials; every sign and exponent field (outside the live range the
+//!   result depends on nothing else); every input within 256 ulp of the 64 hardest to
+//!   round; ±2 ulp around every region boundary (the classifier's exponent edges, the
+//!   output's overflow, subnormal and underflow edges, the boundaries next to 1.0, every
+//!   integer, every table segment); 10^7 random words, mostly in the exponent range
+//!   that reaches the datapath.
 //! - Ignored (minutes): `fp32_exhaustive` co-simulates every FP32 input that reaches the
 //!   datapath, i.e. every input whose result is not settled by its range (see
 //!   rtl-gen/src/exp2_float.rs); `fp32_hardest_cases` checks that HARD_FP32 are the
@@ -136,6 +137,13 @@ fn fp32_directed(table_bits: u32) -> Vec<u32> {
         0x7FBF_FFFF, 0xFFFF_FFFF, 0x7FFF_FFFF, 0x0000_0001, 0x8000_0001, 0x007F_FFFF, 0x807F_FFFF, 0x0080_0000,
         0x8080_0000, 0x7F7F_FFFF, 0xFF7F_FFFF,
     ];
+    // Every sign and exponent field with assorted mantissas: outside the live range the
+    // result depends on nothing else (class and range), so this covers those inputs.
+    for se in 0..512u32 {
+        for m in [0, 1, 0x40_0000, 0x2A_AAAA, 0x7F_FFFF] {
+            v.push(se << 23 | m);
+        }
+    }
     // The classifier's and converter's exponent edges (2^-13 .. 2^6), the output's
     // edges (overflow at 16 and log2(65520), normal/subnormal at -14, the last
     // subnormal at -24, the tie at -25), 1.0's neighbours' boundaries.
