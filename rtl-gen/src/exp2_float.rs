@@ -236,7 +236,7 @@ impl Datapath {
             let dp = Self::sized(cfg.in_format, f, cfg.table_bits, cfg.degree, l);
             if dp.remainder > target / 2.0 {
                 anyhow::bail!(
-                    "exp2_float: table_bits {} with degree {} leaves a remainder of 2^{:.1}; {} needs 2^{:.1}: raise one",
+                    "exp2_float: table_bits {} with degree {} leaves a remainder of 2^{:.1}; {} needs 2^{:.1}: raise --table-bits or --degree",
                     cfg.table_bits, cfg.degree, dp.remainder.log2(), cfg.in_format.name, target.log2()
                 );
             }
