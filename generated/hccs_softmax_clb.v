@@ -171,7 +171,8 @@ module hccs_softmax_clb(clk,rst,s_valid,s_ready,s_data,s_keep,s_last,s_b,s_s,s_d
                 nbeats[w_slot] <= w_beat + 32'd1;
                 lkeep[w_slot] <= s_keep;
                 mx[w_slot] <= beat_max;
-                over[w_slot] <= w_beat >= 32'h00000040;
+                // a full row may still end with an empty (keep 0) beat past the buffer
+                over[w_slot] <= w_beat > 32'h00000040 || (w_beat == 32'h00000040 && s_keep != 4'h0);
                 w_beat <= 32'd0;
                 w_slot <= w_slot + 2'd1;
             end else begin

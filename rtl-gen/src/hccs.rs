@@ -367,7 +367,8 @@ always @(posedge clk) begin
             nbeats[w_slot] <= w_beat + 32'd1;
             lkeep[w_slot] <= s_keep;
             mx[w_slot] <= beat_max;
-            over[w_slot] <= w_beat >= {depth_lit};
+            // a full row may still end with an empty (keep 0) beat past the buffer
+            over[w_slot] <= w_beat > {depth_lit} || (w_beat == {depth_lit} && s_keep != {lz});
             w_beat <= 32'd0;
             w_slot <= w_slot + 2'd1;
         end else begin

@@ -234,7 +234,7 @@ pub fn random_row(rng: &mut StdRng, n: usize) -> Vec<i8> {
 
 /// Directed rows (one element, one beat, every length around a beat end, the
 /// longest row, rows just too long, zero-length rows and rows closed by an
-/// empty beat, extreme constants), then `random` random rows. For an engine
+/// empty beat (the longest too), extreme constants), then `random` random rows. For an engine
 /// with a head table, each row takes a random head index instead (a few past
 /// the table: no constants, flagged).
 pub fn cases(e: &Engine, rng: &mut StdRng, random: usize) -> Vec<Case> {
@@ -247,7 +247,7 @@ pub fn cases(e: &Engine, rng: &mut StdRng, random: usize) -> Vec<Case> {
             v.push(Case::new(x, p(rng)));
         }
     }
-    for n in [0, e.lanes, 2 * e.lanes] {
+    for n in [0, e.lanes, 2 * e.lanes, max] {
         v.push(Case { x: random_row(rng, n), p: HccsParams { b: 1000, s: 10, dmax: 50 }, head: None, empty_last: true });
     }
     v.push(Case::new(vec![127, -128], HccsParams { b: 32767, s: 127, dmax: 127 }));
