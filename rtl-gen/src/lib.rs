@@ -12,6 +12,7 @@ pub mod formats;
 pub mod fp32_to_hif8;
 pub mod hccs;
 pub mod hif8;
+pub mod qor;
 pub mod stream;
 pub mod sweep;
 pub mod vtext;

@@ -24,6 +24,12 @@ enum Cmd {
         #[arg(long, default_value = "generated")]
         out: PathBuf,
     },
+    /// The extra configurations the QoR report synthesises (lanes 1/2/8 of
+    /// every engine, BAPS with BLOCK = MAX_LEN), with their manifest.
+    QorSet {
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// One HiF8 EXP2 unit: y = 2^(x + shift), correctly rounded.
     Exp2 {
         #[arg(long, default_value = "hif8_exp2")]
@@ -33,8 +39,8 @@ enum Cmd {
         /// Output format: fp16, bf16 or fp32.
         #[arg(long, default_value = "fp16", value_parser = parse_format)]
         out_format: FloatFormat,
-        /// Pipeline stages (latency): 1 or 2.
-        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=2))]
+        /// Pipeline stages (latency): 1..5; 3..5 cut the rounding too (FPGA clocks).
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=5))]
         stages: u32,
         /// Directory to write <name>.v into.
         #[arg(long, default_value = ".")]
@@ -157,6 +163,7 @@ fn run(cli: Cli) -> Result<()> {
                 eprintln!("wrote {}/{} (latency {})", out.display(), m.file, m.latency);
             }
         }
+        Cmd::QorSet { out } => write_all(&out, &rtl_gen::qor::qor_set()?, true)?,
         Cmd::Exp2 { name, arch, out_format, stages, out } => {
             check_name(&name)?;
             let m = exp2::generate(&name, &Exp2Config { arch, out_format, stages })?;

@@ -110,7 +110,7 @@ pub fn sample(seed: u64, count: usize) -> Result<Vec<Module>> {
             Kind::Exp2 => {
                 let arch = if rng.chance(50) { Exp2Arch::Table } else { Exp2Arch::Decomposed };
                 let out_format = FLOAT_FORMATS[rng.range(0, 2) as usize];
-                let cfg = Exp2Config { arch, out_format, stages: rng.range(1, 2) };
+                let cfg = Exp2Config { arch, out_format, stages: rng.range(1, 5) };
                 exp2::generate(&format!("sweep{seed}_hif8_exp2_{i}"), &cfg)?
             }
             Kind::Fp32ToHif8 => {
