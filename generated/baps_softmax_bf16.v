@@ -254,7 +254,8 @@ module baps_softmax_bf16(clk,rst,s_valid,s_ready,s_data,s_keep,s_last,m_valid,m_
                     || (!s_data[32*i+31] && s_data[32*i +: 31] > 31'h46fffe00)) beat_bad = 1'b1;
             end
         end
-        if (w_beat >= 32'h00000040) beat_bad = 1'b1;
+        // a full row may still end with an empty (keep 0) beat past the buffer
+        if (w_beat > 32'h00000040 || (w_beat == 32'h00000040 && keep_in != 4'h0)) beat_bad = 1'b1;
     end
     
     // ---- block quantise + sum: read a full half beat by beat (rows in ingest
@@ -267,6 +268,9 @@ module baps_softmax_bf16(clk,rst,s_valid,s_ready,s_data,s_keep,s_last,m_valid,m_
     wire b_end = b_side[5];           // last beat of the row (and of its block)
     wire b_bend = b_side[4];         // last beat of the block
     wire b_rfirst = b_beat == 32'd0;
+    // An empty last beat holds no element: it must not overwrite codes or m_b (past
+    // MAX_LEN its address wraps onto the row's first beat and block).
+    wire b_empty = b_end && b_side[3:0] == 4'h0;
     wire [15:0] b_mb = qmb[q_rp];
     wire [15:0] b_mold = b_rfirst ? 16'h8000 : b_m;
     wire b_grow = (b_beat[2:0] == 3'h0) && $signed(b_mb) > $signed(b_mold);
@@ -418,7 +422,7 @@ module baps_softmax_bf16(clk,rst,s_valid,s_ready,s_data,s_keep,s_last,m_valid,m_
         if (b_go) begin
             b1_data <= bbuf[r_rp[3:0]];
             r_rp <= r_rp + 5'h01;
-            if (b_beat[2:0] == 3'h0) mbmem[{b_slot, b_beat[5:3]}] <= b_mb;
+            if ((b_beat[2:0] == 3'h0) && !b_empty) mbmem[{b_slot, b_beat[5:3]}] <= b_mb;
             b1_slot <= b_slot;
             b1_beat <= b_beat[5:0];
             b1_last <= b_end;
@@ -438,7 +442,7 @@ module baps_softmax_bf16(clk,rst,s_valid,s_ready,s_data,s_keep,s_last,m_valid,m_
         // quantise: codes into the code buffer
         b2_valid <= b1_valid;
         if (b1_valid) begin
-            cmem[{b1_slot, b1_beat}] <= b1_h;
+            if (b1_keep != 4'h0) cmem[{b1_slot, b1_beat}] <= b1_h;
             b2_h <= b1_h;
             b2_k <= b1_k;
             b2_resc <= b1_resc;

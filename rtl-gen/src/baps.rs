@@ -388,7 +388,8 @@ always @(*) begin
                 || (!s_data[32*i+31] && s_data[32*i +: 31] > 31'h46fffe00)) beat_bad = 1'b1;
         end
     end
-    if (w_beat >= {depth_lit}) beat_bad = 1'b1;
+    // a full row may still end with an empty (keep 0) beat past the buffer
+    if (w_beat > {depth_lit} || (w_beat == {depth_lit} && keep_in != {lz})) beat_bad = 1'b1;
 end
 
 // ---- block quantise + sum: read a full half beat by beat (rows in ingest
@@ -401,6 +402,9 @@ wire [{sw}:0] b_side = bside[r_rp[{pwm}:0]];
 wire b_end = b_side[{sw}];           // last beat of the row (and of its block)
 wire b_bend = b_side[{swm}];         // last beat of the block
 wire b_rfirst = b_beat == 32'd0;
+// An empty last beat holds no element: it must not overwrite codes or m_b (past
+// MAX_LEN its address wraps onto the row's first beat and block).
+wire b_empty = b_end && b_side[{lm}:0] == {lz};
 wire [15:0] b_mb = qmb[q_rp];
 wire [15:0] b_mold = b_rfirst ? 16'h8000 : b_m;
 wire b_grow = ({bfirst_b}) && $signed(b_mb) > $signed(b_mold);
@@ -529,7 +533,7 @@ always @(posedge clk) begin
     if (b_go) begin
         b1_data <= bbuf[r_rp[{pwm}:0]];
         r_rp <= r_rp + {pone};
-        if ({bfirst_b}) mbmem[{{b_slot, {blk_b}}}] <= b_mb;
+        if (({bfirst_b}) && !b_empty) mbmem[{{b_slot, {blk_b}}}] <= b_mb;
         b1_slot <= b_slot;
         b1_beat <= b_beat[{awm}:0];
         b1_last <= b_end;
@@ -549,7 +553,7 @@ always @(posedge clk) begin
     // quantise: codes into the code buffer
     b2_valid <= b1_valid;
     if (b1_valid) begin
-        cmem[{{b1_slot, b1_beat}}] <= b1_h;
+        if (b1_keep != {lz}) cmem[{{b1_slot, b1_beat}}] <= b1_h;
         b2_h <= b1_h;
         b2_k <= b1_k;
         b2_resc <= b1_resc;
@@ -680,6 +684,7 @@ end
         out_ports = crate::stream::OUT_PORTS,
         fifo_seq = crate::stream::out_fifo_and_slots_seq("b3_valid && b3_last", "b3_slot"),
         lo = lit(l, (1u64 << l) - 1),
+        lz = lit(l, 0),
     )
 }
 

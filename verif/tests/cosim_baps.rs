@@ -10,7 +10,7 @@ use rand::{Rng, SeedableRng};
 use verif::golden::baps::{baps_row, baps_row_trace, OutFormat};
 use verif::manifest;
 use verif::stream::{self, Traffic, FULL_SPEED};
-use verif::tb::baps::{cases, Engine};
+use verif::tb::baps::{cases, Case, Engine};
 
 fn engines() -> Vec<Engine> {
     let mods = manifest::of_kind("baps_softmax");
@@ -23,12 +23,12 @@ fn baps_random_and_directed_rows_with_stalls() {
     for (k, e) in engines().iter().enumerate() {
         let mut rng = StdRng::seed_from_u64(200 + k as u64);
         let cs = cases(e, &mut rng, 10_000);
-        let bad = cs.iter().filter(|t| baps_row(t, &e.cfg).err).count();
+        let bad = cs.iter().filter(|c| baps_row(&c.t, &e.cfg).err).count();
         // Coverage of the contract's corners among these rows (golden traces).
         let (mut shift_zero, mut rescaled, mut flushed, mut sub_out, mut mid_beat, mut mid_block, mut too_long) = (0, 0, 0, 0, 0, 0, 0);
         // smallest normal output bit pattern
         let sub_min = if e.cfg.out == OutFormat::Bf16 { 0x0080 } else { 0x0400 };
-        for t in &cs {
+        for t in cs.iter().map(|c| &c.t) {
             let tr = baps_row_trace(t, &e.cfg);
             if tr.m_b.iter().any(|&m| m - tr.m < -128) { shift_zero += 1; }
             if tr.m_b.windows(2).any(|w| w[1] > w[0]) && !tr.out.err { rescaled += 1; }
@@ -54,11 +54,11 @@ fn baps_real_minilm_rows() {
         .expect("attention data");
     for e in engines() {
         let step = if e.module == "baps_softmax" { 1 } else { 5 };
-        let cs: Vec<Vec<f32>> = (0..data.len())
+        let cs: Vec<Case> = (0..data.len())
             .step_by(step)
-            .map(|i| data.row(i).logits.iter().map(|&v| (v as f64 * std::f64::consts::LOG2_E) as f32).collect())
+            .map(|i| Case::from(data.row(i).logits.iter().map(|&v| (v as f64 * std::f64::consts::LOG2_E) as f32).collect::<Vec<f32>>()))
             .collect();
-        let long = cs.iter().filter(|t| t.len() > e.cfg.max_len).count();
+        let long = cs.iter().filter(|c| c.t.len() > e.cfg.max_len).count();
         e.run(&cs, Traffic { s_valid_prob: 0.9, m_ready_prob: 0.7 }, 77);
         eprintln!("{}: {} real MiniLM rows bit-exact ({long} longer than MAX_LEN)", e.module, cs.len());
     }
@@ -73,7 +73,7 @@ fn baps_throughput_back_to_back() {
         // quantiser, one block behind, must not hold ingest up after a short block)
         for beats in [8, 64, e.cfg.block / e.cfg.lanes + 3] {
             let n = (beats * e.cfg.lanes).min(e.cfg.max_len);
-            let cs: Vec<Vec<f32>> = (0..400).map(|_| (0..n).map(|_| rng.gen_range(-20.0f32..20.0)).collect()).collect();
+            let cs: Vec<Case> = (0..400).map(|_| Case::from((0..n).map(|_| rng.gen_range(-20.0f32..20.0)).collect::<Vec<f32>>())).collect();
             let st = e.run(&cs, FULL_SPEED, 5);
             let rate = (cs.len() * n) as f64 / (st.cycles as f64 * e.cfg.lanes as f64);
             println!("{}: rows of {n} ({beats} beats): {rate:.3} elements/cycle/lane", e.module);

@@ -16,6 +16,19 @@ pub struct Engine {
     pub cfg: BapsConfig,
 }
 
+/// One row: FP32 scores, and whether the row ends with an extra empty (keep 0) beat.
+#[derive(Clone, Debug)]
+pub struct Case {
+    pub t: Vec<f32>,
+    pub empty_last: bool,
+}
+
+impl From<Vec<f32>> for Case {
+    fn from(t: Vec<f32>) -> Case {
+        Case { t, empty_last: false }
+    }
+}
+
 impl Engine {
     pub fn from_module(m: &ModuleInfo) -> Engine {
         let u = |k: &str| m.params[k].as_u64().unwrap_or_else(|| panic!("{}: parameter {k}", m.module)) as usize;
@@ -30,7 +43,8 @@ impl Engine {
     }
 
     /// Every output and the error flag of one row against the golden model.
-    pub fn check(&self, t: &[f32], o: &RowOut) -> Result<(), String> {
+    pub fn check(&self, c: &Case, o: &RowOut) -> Result<(), String> {
+        let t = &c.t[..];
         let want: BapsOut = baps_row(t, &self.cfg);
         let got: Vec<u32> = o.elems.iter().map(|&v| v as u32).collect();
         if got == want.p && o.err == want.err {
@@ -39,8 +53,9 @@ impl Engine {
         let tr = baps_row_trace(t, &self.cfg);
         let first = got.iter().zip(&want.p).position(|(a, b)| a != b);
         Err(format!(
-            "n = {}: err expected {} got {}; first differing element {:?}\n  trace m_b = {:?} M = {} l = {:#010x} r = {:#010x}\n  t    = {:?}\n  want = {:x?}\n  got  = {:x?}",
+            "n = {}{}: err expected {} got {}; first differing element {:?}\n  trace m_b = {:?} M = {} l = {:#010x} r = {:#010x}\n  t    = {:?}\n  want = {:x?}\n  got  = {:x?}",
             t.len(),
+            if c.empty_last { " + an empty beat" } else { "" },
             want.err,
             o.err,
             first.map(|j| (j, t[j], tr.h.get(j), want.p[j], got[j])),
@@ -56,7 +71,7 @@ impl Engine {
 
     /// A run from power-up with `seed`, every row checked bit-exact (a VCD of
     /// the first failing row's window on failure).
-    pub fn run(&self, cases: &[Vec<f32>], traffic: impl Handshake, seed: u64) -> Stats {
+    pub fn run(&self, cases: &[Case], traffic: impl Handshake, seed: u64) -> Stats {
         let test = StreamTest { module: &self.module, lanes: self.cfg.lanes, in_w: 32, out_w: 16, side: &[], seed };
         test.run(&rows_in(cases), traffic, |i, o| self.check(&cases[i], o))
     }
@@ -165,11 +180,11 @@ pub fn random_row(rng: &mut StdRng, n: usize, block: usize) -> Vec<f32> {
     v
 }
 
-/// Rows at every length where a beat, a block or the buffer ends, and the
-/// contract's corners (all equal, one huge element, -Inf masks, NaN, +Inf,
+/// Rows at every length where a beat, a block or the buffer ends, rows closed
+/// by an empty beat, and the contract's corners (all equal, one huge element, -Inf masks, NaN, +Inf,
 /// t at and above 32767, scores below the int16 block-maximum range, signed
 /// zeros and subnormals, rising and falling rows).
-pub fn directed(e: &Engine, rng: &mut StdRng) -> Vec<Vec<f32>> {
+pub fn directed(e: &Engine, rng: &mut StdRng) -> Vec<Case> {
     let (l, b, max) = (e.cfg.lanes, e.cfg.block, e.cfg.max_len);
     let mut v = Vec::new();
     for n in [1, l, l + 1, 2 * l - 1, b - 1, b, b + 1, b + l - 1, max - 1, max, max + 1, max + l + 3, 2 * max] {
@@ -195,11 +210,16 @@ pub fn directed(e: &Engine, rng: &mut StdRng) -> Vec<Vec<f32>> {
     v.push(rise.clone());
     rise.reverse();
     v.push(rise);
+    let mut v: Vec<Case> = v.into_iter().map(Case::from).collect();
+    // Rows closed by an empty beat: zero-length, one beat, one block, the longest.
+    for n in [0, l, b, max] {
+        v.push(Case { t: if n == 0 { vec![] } else { random_row(rng, n, b) }, empty_last: true });
+    }
     v
 }
 
 /// The directed rows, then `random` random rows (a tenth short, a tenth too long).
-pub fn cases(e: &Engine, rng: &mut StdRng, random: usize) -> Vec<Vec<f32>> {
+pub fn cases(e: &Engine, rng: &mut StdRng, random: usize) -> Vec<Case> {
     let mut v = directed(e, rng);
     let max = e.cfg.max_len;
     for _ in 0..random {
@@ -208,15 +228,15 @@ pub fn cases(e: &Engine, rng: &mut StdRng, random: usize) -> Vec<Vec<f32>> {
             1 => rng.gen_range(max + 1..=max + 3 * e.cfg.block),
             _ => rng.gen_range(1..=max),
         };
-        v.push(random_row(rng, n, e.cfg.block));
+        v.push(random_row(rng, n, e.cfg.block).into());
     }
     v
 }
 
 /// The stream rows of the cases: FP32 bit patterns, no sideband.
-pub fn rows_in(cases: &[Vec<f32>]) -> Vec<RowIn> {
+pub fn rows_in(cases: &[Case]) -> Vec<RowIn> {
     cases
         .iter()
-        .map(|t| RowIn { elems: t.iter().map(|&v| v.to_bits() as u64).collect(), side: vec![], empty_last_beat: false })
+        .map(|c| RowIn { elems: c.t.iter().map(|&v| v.to_bits() as u64).collect(), side: vec![], empty_last_beat: c.empty_last })
         .collect()
 }
