@@ -101,16 +101,21 @@ def synth(mod, lib, period_ps, gen=GEN):
     # Row buffers: the same flow with memories left unmapped ($mem cells carry
     # no area), so logic and memory bits are reported apart.
     log = os.path.join(BUILD, f"{name}.logic.log")
+    coarse = (f"read_liberty -lib {lib}; read_verilog {path}; hierarchy -check -top {name}; "
+              f"synth -flatten -top {name} -run :fine; memory_map t:$mem_v2 r:WR_PORTS=0 %i; "
+              f"write_json {BUILD}/{name}.mem.json")
+    yosys(coarse, log)
+    row["memory_bits"] = memory_bits(f"{BUILD}/{name}.mem.json")
+    row["critical_path_ns"], row["fmax_mhz"] = timing(name, lib, period_ps / 1000.0)
+    if row["memory_bits"] == 0:
+        # No RAM arrays: logic is the whole (ABC on a 36x35 multiplier takes long; once is enough).
+        row["logic_um2"] = row["sky130_um2"]
+        return row
     yosys(
-        f"read_liberty -lib {lib}; read_verilog {path}; hierarchy -check -top {name}; "
-        f"synth -flatten -top {name} -run :fine; memory_map t:$mem_v2 r:WR_PORTS=0 %i; "
-        f"write_json {BUILD}/{name}.mem.json; "
-        f"opt -fast -full; techmap; opt -fast; dfflibmap -liberty {lib}; abc -D {period_ps} -liberty {lib}; "
+        f"{coarse}; opt -fast -full; techmap; opt -fast; dfflibmap -liberty {lib}; abc -D {period_ps} -liberty {lib}; "
         f"opt_clean; tee -o {BUILD}/{name}.logic.txt stat -liberty {lib}",
         log,
     )
-    row["memory_bits"] = memory_bits(f"{BUILD}/{name}.mem.json")
-    row["critical_path_ns"], row["fmax_mhz"] = timing(name, lib, period_ps / 1000.0)
     row["logic_um2"] = last(r"Chip area for module '\\?\S+':\s+([0-9.]+)", open(f"{BUILD}/{name}.logic.txt").read())
     return row
 
@@ -124,6 +129,7 @@ def main():
     ap.add_argument("--gen", default=GEN, help="folder holding manifest.json and the Verilog (default generated/)")
     ap.add_argument("--name", default="synth", help="results/<name>.json and .md (default synth)")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--only", nargs="*", help="these modules only, merged into the existing results")
     args = ap.parse_args()
     os.makedirs(BUILD, exist_ok=True)
     lib = os.path.join(BUILD, "sky130_logic.lib")
@@ -134,8 +140,15 @@ def main():
     version = subprocess.run(["yosys", "-V"], capture_output=True, text=True).stdout.strip()
     if not shutil.which("sta"):
         print("synth: OpenSTA (`sta`) not found: timing columns will be n/a (apt-get install opensta)", file=sys.stderr)
+    mods = [m for m in manifest["modules"] if not args.only or m["module"] in args.only]
     with cf.ThreadPoolExecutor(max_workers=args.jobs) as ex:
-        rows = list(ex.map(lambda mod: synth(mod, lib, int(period * 1000), args.gen), manifest["modules"]))
+        rows = list(ex.map(lambda mod: synth(mod, lib, int(period * 1000), args.gen), mods))
+    out_json = os.path.join(ROOT, "results", f"{args.name}.json")
+    if args.only and os.path.exists(out_json):
+        # Keep the other modules' rows, in manifest order.
+        done = {r["module"]: r for r in json.load(open(out_json))["modules"]}
+        done.update({r["module"]: r for r in rows})
+        rows = [done[m["module"]] for m in manifest["modules"] if m["module"] in done]
     for row in rows:
         print(f"{row['module']}: {row['cells']} cells, {row['transistors']} transistors, "
               f"{row['sky130_um2']} um^2", file=sys.stderr)
@@ -146,7 +159,7 @@ def main():
     lines = [
         f"Synthesis of generated/ ({version}; sky130_fd_sc_hd tt 025C 1v80, abc -D {int(period*1000)} ps).",
         "",
-        "Area with memories mapped to flip-flops (no RAM macros in this flow); `logic only` leaves out the RAM arrays (row buffers, per-row state), whose bits are counted apart.",
+        "Area with memories mapped to flip-flops (no RAM macros in this flow); `logic only` leaves out the RAM arrays (row buffers, per-row state), whose bits are counted apart (a module without RAM arrays: logic only = the whole).",
         "",
         "Timing: OpenSTA on the mapped netlist, typical corner, ideal clock, no wires and no buffering: high-fanout",
         "nets (the flip-flop row buffers of the streaming engines, whose read muxes and write enables fan out to",
