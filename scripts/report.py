@@ -125,6 +125,8 @@ def main():
     # multipliers runs for hours): the generic Yosys transistor estimate, if there is one.
     manifest = json.load(open(os.path.join(ROOT, "generated", "manifest.json")))["modules"]
     have = {r["module"] for r in synth["modules"]}
+    for r in synth["modules"]:
+        r.setdefault("note", None)
     for m in manifest:
         if m["module"] not in have:
             cmos = os.path.join(ROOT, "build", "synth", f"{m['module']}.cmos.txt")
@@ -132,7 +134,7 @@ def main():
             synth["modules"].append({"module": m["module"], "params": m["params"], "latency": m["latency"],
                                      "transistors": int(tr[-1]) if tr else None, "sky130_um2": None,
                                      "logic_um2": None, "memory_bits": 0, "fmax_mhz": None,
-                                     "note": "sky130 mapping not finished (ABC > 45 min)"})
+                                     "note": "sky130 mapping not run or not finished (ABC)"})
     rows = {r["module"]: r for r in synth["modules"] + qor["modules"]}
     fp = (fpga or {}).get("modules", {})
     tp = {m["module"]: m for m in thr["modules"]}
