@@ -704,31 +704,37 @@ module exp2_fp32_round(term,y);
     // Update code (custom)
     // No power-of-two rescale in this unit.
     wire [7:0] shift = 8'h00;
-    wire [1:0] cls = term[23:22];
-    wire [9:0] ipart = term[21:12];
-    wire [10:0] frac = term[11:1];
-    wire tail = term[0];
-    // Biased exponent of 2^(ipart + shift): the rescale is an exponent add.
-    wire [11:0] ebias = {{2{ipart[9]}}, ipart} + {{4{shift[7]}}, shift} + 12'h00f;
-    wire sub = ebias[11] || ebias == 12'd0;          // subnormal (or zero) result
-    wire ovf = !ebias[11] && ebias >= 12'h01f;            // beyond the largest binade
-    wire [11:0] k_full = 12'd1 - ebias;
-    wire [3:0] k = !sub ? 4'h0 : (k_full > 12'h00d ? 4'hd : k_full[3:0]);
-    // {1.frac, guard room} shifted into place: mantissa, guard, sticky bits.
-    // Its exp2_fp32 bit (the hidden one before shifting) is read by nobody, hence:
+    reg [37:0] r_exponent;
+    reg [23:0] r_class;
+    reg [19:0] r_shifted;
+    wire [11:0] e_ipart = {{2{term[21]}}, term[21:12]};
+    wire [11:0] e_shift12 = {{4{shift[7]}}, shift};
+    wire [11:0] e_ebias = e_ipart + e_shift12 + 12'h00f;
+    // The subnormal shift 1 - ebias, from the inputs rather than after ebias, so that
+    // step 2 has one carry chain in depth, not two.
+    wire [11:0] e_k_full = 12'hff2 - e_ipart - e_shift12;
+    always @(*) r_exponent = {term[23:22], e_ebias, e_k_full, term[11:0]};
+    wire [11:0] c_ebias = r_exponent[35:24];
+    wire [11:0] c_k_full = r_exponent[23:12];
+    wire c_sub = c_ebias[11] || c_ebias == 12'd0;
+    wire c_ovf = !c_ebias[11] && c_ebias >= 12'h01f;
+    wire [3:0] c_k = !c_sub ? 4'h0 : (c_k_full > 12'h00d ? 4'hd : c_k_full[3:0]);
+    always @(*) r_class = {r_exponent[37:36], c_ovf, c_k, c_sub ? 5'h00 : c_ebias[4:0], r_exponent[11:0]};
+    wire [3:0] s_k = r_class[20:17];
+    // The exp2_fp32 bit of sig (the hidden one before shifting) is read by nobody, hence:
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [24:0] sig = {1'b1, frac, 13'h0000} >> k;
+    wire [24:0] s_sig = {1'b1, r_class[11:1], 13'h0000} >> s_k;
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [14:0] unrounded = {sub ? 5'h00 : ebias[4:0], sig[23:14]};
-    wire guard = sig[13];
-    wire sticky = tail || sig[12:0] != 13'h0000;
-    wire [14:0] rounded = unrounded + {14'h0000, guard && (sticky || unrounded[0])};
+    wire s_sticky = r_class[0] || s_sig[12:0] != 13'h0000;
+    always @(*) r_shifted = {r_class[23:21], r_class[16:12], s_sig[23:14], s_sig[13], s_sticky};
+    wire [14:0] o_unrounded = r_shifted[16:2];
+    wire [14:0] o_rounded = o_unrounded + {14'h0000, r_shifted[1] && (r_shifted[0] || o_unrounded[0])};
     always @(*) begin
-    case (cls)
+    case (r_shifted[19:18])
     2'd1: y = 16'h7e00;   // NaN
     2'd2: y = 16'h7c00;   // +Inf
     2'd3: y = 16'h0000;   // 2^-Inf = +0
-    default: y = ovf ? 16'h7c00 : {1'b0, rounded};
+    default: y = r_shifted[17] ? 16'h7c00 : {1'b0, o_rounded};
     endcase
     end
 endmodule // exp2_fp32_round

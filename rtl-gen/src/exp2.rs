@@ -221,60 +221,20 @@ end\n",
     )
 }
 
-/// The whole rounding as one block of logic (the BAPS engine's EXP2 lanes and
-/// the float-input baselines use it); `hif8_exp2` uses its steps below.
+/// The whole rounding as one block of logic, inputs `term` and `shift`, output
+/// `y` (the BAPS engine's EXP2 lanes and the float-input baselines use it): the
+/// four steps of `hif8_exp2`'s pipeline below, without registers between them.
 pub(crate) fn round_verilog(fmt: &FloatFormat) -> String {
-    let tw = term_width(fmt);
-    let m = fmt.man_bits;
-    let eb = fmt.exp_bits;
-    // Right shift for subnormals is clamped at m+3: beyond it the value is below
-    // half the smallest subnormal and everything lands in the sticky bits.
-    let kmax = m + 3;
-    let kw = 32 - kmax.leading_zeros();
-    let sw = 2 * m + 5;
+    let w = step_widths(fmt);
     format!(
-        "wire [1:0] cls = term[{}:{}];\n\
-wire [9:0] ipart = term[{}:{}];\n\
-wire [{m}:0] frac = term[{}:1];\n\
-wire tail = term[0];\n\
-// Biased exponent of 2^(ipart + shift): the rescale is an exponent add.\n\
-wire [11:0] ebias = {{{{2{{ipart[9]}}}}, ipart}} + {{{{4{{shift[7]}}}}, shift}} + {};\n\
-wire sub = ebias[11] || ebias == 12'd0;          // subnormal (or zero) result\n\
-wire ovf = !ebias[11] && ebias >= {};            // beyond the largest binade\n\
-wire [11:0] k_full = 12'd1 - ebias;\n\
-wire [{}:0] k = !sub ? {} : (k_full > {} ? {} : k_full[{}:0]);\n\
-// {{1.frac, guard room}} shifted into place: mantissa, guard, sticky bits.\n\
-// Its top bit (the hidden one before shifting) is read by nobody, hence:\n\
-/* verilator lint_off UNUSEDSIGNAL */\n\
-wire [{}:0] sig = {{1'b1, frac, {}}} >> k;\n\
-/* verilator lint_on UNUSEDSIGNAL */\n\
-wire [{}:0] unrounded = {{sub ? {} : ebias[{}:0], sig[{}:{}]}};\n\
-wire guard = sig[{}];\n\
-wire sticky = tail || sig[{}:0] != {};\n\
-wire [{}:0] rounded = unrounded + {{{}, guard && (sticky || unrounded[0])}};\n\
-always @(*) begin\n\
-    case (cls)\n\
-        2'd1: y = {};   // NaN\n\
-        2'd2: y = {};   // +Inf\n\
-        2'd3: y = {};   // 2^-Inf = +0\n\
-        default: y = ovf ? {} : {{1'b0, rounded}};\n\
-    endcase\n\
-end\n",
-        tw - 1, tw - 2,
-        tw - 3, tw - 12,
-        m + 1,
-        lit(12, fmt.bias() as u64),
-        lit(12, fmt.exp_max_field() as u64),
-        kw - 1, lit(kw, 0), lit(12, kmax as u64), lit(kw, kmax as u64), kw - 1,
-        sw - 1, lit(m + 3, 0),
-        eb + m - 1, lit(eb, 0), eb - 1, 2 * m + 3, m + 4,
-        m + 3,
-        m + 2, lit(m + 3, 0),
-        eb + m - 1, lit(eb + m - 1, 0),
-        lit(fmt.width(), fmt.quiet_nan()),
-        lit(fmt.width(), fmt.pos_inf()),
-        lit(fmt.width(), 0),
-        lit(fmt.width(), fmt.pos_inf()),
+        "reg [{}:0] r_exponent;\nreg [{}:0] r_class;\nreg [{}:0] r_shifted;\n{}{}{}{}",
+        w.b1 - 1,
+        w.b2 - 1,
+        w.b3 - 1,
+        step_exponent(fmt, &StepNames { input: "term", output: "r_exponent", local: "e_" }, "shift"),
+        step_classify(fmt, &StepNames { input: "r_exponent", output: "r_class", local: "c_" }),
+        step_shift(fmt, &StepNames { input: "r_class", output: "r_shifted", local: "s_" }),
+        step_round(fmt, &StepNames { input: "r_shifted", output: "y", local: "o_" }),
     )
 }
 
@@ -314,7 +274,7 @@ pub struct Exp2PlainTable<const OW: usize> {
     pub in_x: Signal<In, Bits<8>>,
     pub out_valid: Signal<Out, Bit>,
     pub out_y: Signal<Out, Bits<OW>>,
-    lut: PlainTable<OW>,
+    lut: Exp2Step<8, OW>,
     /// 1 when the input is registered before the table too.
     in_reg: Constant<Bit>,
     x_q: DFF<Bits<8>>,
@@ -330,36 +290,22 @@ impl<const OW: usize> Logic for Exp2PlainTable<OW> {
         self.x_q.d.next = self.in_x.val();
         self.valid_q.d.next = self.in_valid.val() & !self.rst.val();
         if self.in_reg.val() {
-            self.lut.x.next = self.x_q.q.val();
+            self.lut.a.next = self.x_q.q.val();
             self.out_valid_q.d.next = self.valid_q.q.val() & !self.rst.val();
         } else {
-            self.lut.x.next = self.in_x.val();
+            self.lut.a.next = self.in_x.val();
             self.out_valid_q.d.next = self.in_valid.val() & !self.rst.val();
         }
-        self.y_q.d.next = self.lut.y.val();
+        self.y_q.d.next = self.lut.b.val();
         self.out_y.next = self.y_q.q.val();
         self.out_valid.next = self.out_valid_q.q.val();
     }
 }
 
-#[derive(LogicBlock)]
-pub struct PlainTable<const OW: usize> {
-    pub x: Signal<In, Bits<8>>,
-    pub y: Signal<Out, Bits<OW>>,
-    _fmt: FloatFormat,
-}
-
-impl<const OW: usize> Logic for PlainTable<OW> {
-    fn update(&mut self) {}
-    fn connect(&mut self) {
-        self.y.connect();
-    }
-    fn hdl(&self) -> Verilog {
-        let rows: Vec<(u64, u64)> =
-            (0..=255u8).map(|c| (c as u64, round_term(&term(c, &self._fmt), 0, &self._fmt))).collect();
-        Verilog::Custom(format!("// {} of 2^x for every code\n{}", self._fmt.name,
-            case_table("x", 8, "y", OW as u32, &rows, 0, None)))
-    }
+/// The plain table's text: the output format's bits of 2^x for every code.
+fn plain_table(fmt: &FloatFormat) -> String {
+    let rows: Vec<(u64, u64)> = (0..=255u8).map(|c| (c as u64, round_term(&term(c, fmt), 0, fmt))).collect();
+    format!("// {} of 2^x for every code\n{}", fmt.name, case_table("a", 8, "b", fmt.width(), &rows, 0, None))
 }
 
 /// `exp2_table256`: the plain-table baseline, `stages` 1 (output register) or 2 (input too).
@@ -376,7 +322,7 @@ pub fn generate_plain_table(name: &str, out_format: FloatFormat, stages: u32) ->
                 in_x: Default::default(),
                 out_valid: Default::default(),
                 out_y: Default::default(),
-                lut: PlainTable { x: Default::default(), y: Default::default(), _fmt: out_format },
+                lut: Exp2Step { a: Default::default(), b: Default::default(), _text: plain_table(&out_format) },
                 in_reg: Constant::new(stages == 2),
                 x_q: Default::default(),
                 valid_q: Default::default(),
@@ -393,12 +339,13 @@ pub fn generate_plain_table(name: &str, out_format: FloatFormat, stages: u32) ->
     })
 }
 
-/// The rounding of [`round_verilog`] cut into four steps, so that a pipeline
-/// register can go between any two (FPGA LUT levels are slow; one stage of
-/// the whole rounding reaches ~60 MHz on ECP5). Buses between the steps:
+/// The rounding cut into four steps, so that `hif8_exp2` can put a pipeline
+/// register between any two (FPGA LUT levels are slow; one stage of the whole
+/// rounding reaches ~60 MHz on ECP5); [`round_verilog`] chains them without
+/// registers. Buses between the steps:
 /// B1 = (cls, ebias, 1 - ebias, frac, tail); B2 = (cls, ovf, k, exponent field, frac, tail);
-/// B3 = (cls, ovf, unrounded, guard, sticky). The function is the same as
-/// `round_verilog`'s: formal proves every configuration equal to the golden table.
+/// B3 = (cls, ovf, unrounded, guard, sticky). Formal proves every `hif8_exp2`
+/// configuration equal to the golden table.
 #[derive(Clone, Copy, Debug)]
 pub struct StepWidths {
     pub b1: u32,
@@ -415,36 +362,48 @@ pub fn step_widths(fmt: &FloatFormat) -> StepWidths {
     StepWidths { b1: 2 + 24 + m + 2, b2: 2 + 1 + k_bits(fmt) + eb + m + 2, b3: 2 + 1 + eb + m + 2 }
 }
 
-/// Step 1: the biased exponent of 2^(ipart + shift) (the rescale is an exponent add).
-fn step_exponent(fmt: &FloatFormat) -> String {
+/// Names one step's text uses: its input bus(es), its output, and a prefix for
+/// its local wires (so that several steps can share one module, as in
+/// [`round_verilog`]). The steps' own blocks in `hif8_exp2` use no prefix.
+struct StepNames<'a> {
+    input: &'a str,
+    output: &'a str,
+    local: &'a str,
+}
+
+/// Step 1: the biased exponent of 2^(ipart + shift) (the rescale is an exponent
+/// add). Inputs `term` (named by `n.input`) and `shift`.
+fn step_exponent(fmt: &FloatFormat, n: &StepNames, shift: &str) -> String {
     let tw = term_width(fmt);
     let m = fmt.man_bits;
+    let (t, o, p) = (n.input, n.output, n.local);
     format!(
-        "wire [11:0] ipart = {{{{2{{term[{}]}}}}, term[{}:{}]}};\n\
-wire [11:0] shift12 = {{{{4{{shift[7]}}}}, shift}};\n\
-wire [11:0] ebias = ipart + shift12 + {};\n\
+        "wire [11:0] {p}ipart = {{{{2{{{t}[{}]}}}}, {t}[{}:{}]}};\n\
+wire [11:0] {p}shift12 = {{{{4{{{shift}[7]}}}}, {shift}}};\n\
+wire [11:0] {p}ebias = {p}ipart + {p}shift12 + {};\n\
 // The subnormal shift 1 - ebias, from the inputs rather than after ebias, so that\n\
 // step 2 has one carry chain in depth, not two.\n\
-wire [11:0] k_full = {} - ipart - shift12;\n\
-always @(*) e = {{term[{}:{}], ebias, k_full, term[{}:0]}};\n",
+wire [11:0] {p}k_full = {} - {p}ipart - {p}shift12;\n\
+always @(*) {o} = {{{t}[{}:{}], {p}ebias, {p}k_full, {t}[{}:0]}};\n",
         tw - 3, tw - 3, tw - 12, lit(12, fmt.bias() as u64), lit(12, (1 - fmt.bias()) as i64 as u64),
         tw - 1, tw - 2, m + 1
     )
 }
 
 /// Step 2: subnormal / overflow, the subnormal right shift k, the exponent field.
-fn step_classify(fmt: &FloatFormat) -> String {
+fn step_classify(fmt: &FloatFormat, n: &StepNames) -> String {
     let w = step_widths(fmt);
     let (m, eb) = (fmt.man_bits, fmt.exp_bits);
     let kmax = m + 3; // beyond: below half the smallest subnormal, all in sticky
     let kw = k_bits(fmt);
+    let (a, o, p) = (n.input, n.output, n.local);
     format!(
-        "wire [11:0] ebias = a[{}:{}];\n\
-wire [11:0] k_full = a[{}:{}];\n\
-wire sub = ebias[11] || ebias == 12'd0;\n\
-wire ovf = !ebias[11] && ebias >= {};\n\
-wire [{}:0] k = !sub ? {} : (k_full > {} ? {} : k_full[{}:0]);\n\
-always @(*) b = {{a[{}:{}], ovf, k, sub ? {} : ebias[{}:0], a[{}:0]}};\n",
+        "wire [11:0] {p}ebias = {a}[{}:{}];\n\
+wire [11:0] {p}k_full = {a}[{}:{}];\n\
+wire {p}sub = {p}ebias[11] || {p}ebias == 12'd0;\n\
+wire {p}ovf = !{p}ebias[11] && {p}ebias >= {};\n\
+wire [{}:0] {p}k = !{p}sub ? {} : ({p}k_full > {} ? {} : {p}k_full[{}:0]);\n\
+always @(*) {o} = {{{a}[{}:{}], {p}ovf, {p}k, {p}sub ? {} : {p}ebias[{}:0], {a}[{}:0]}};\n",
         w.b1 - 3, w.b1 - 14, w.b1 - 15, w.b1 - 26,
         lit(12, fmt.exp_max_field() as u64),
         kw - 1, lit(kw, 0), lit(12, kmax as u64), lit(kw, kmax as u64), kw - 1,
@@ -453,19 +412,20 @@ always @(*) b = {{a[{}:{}], ovf, k, sub ? {} : ebias[{}:0], a[{}:0]}};\n",
 }
 
 /// Step 3: {1.frac, guard room} shifted into place: mantissa, guard, sticky.
-fn step_shift(fmt: &FloatFormat) -> String {
+fn step_shift(fmt: &FloatFormat, n: &StepNames) -> String {
     let w = step_widths(fmt);
     let (m, eb) = (fmt.man_bits, fmt.exp_bits);
     let kw = k_bits(fmt);
     let sw = 2 * m + 5;
+    let (a, o, p) = (n.input, n.output, n.local);
     format!(
-        "wire [{}:0] k = a[{}:{}];\n\
+        "wire [{}:0] {p}k = {a}[{}:{}];\n\
 // The top bit of sig (the hidden one before shifting) is read by nobody, hence:\n\
 /* verilator lint_off UNUSEDSIGNAL */\n\
-wire [{}:0] sig = {{1'b1, a[{}:1], {}}} >> k;\n\
+wire [{}:0] {p}sig = {{1'b1, {a}[{}:1], {}}} >> {p}k;\n\
 /* verilator lint_on UNUSEDSIGNAL */\n\
-wire sticky = a[0] || sig[{}:0] != {};\n\
-always @(*) b = {{a[{}:{}], a[{}:{}], sig[{}:{}], sig[{}], sticky}};\n",
+wire {p}sticky = {a}[0] || {p}sig[{}:0] != {};\n\
+always @(*) {o} = {{{a}[{}:{}], {a}[{}:{}], {p}sig[{}:{}], {p}sig[{}], {p}sticky}};\n",
         kw - 1, w.b2 - 4, w.b2 - 3 - kw,
         sw - 1, m + 1, lit(m + 3, 0),
         m + 2, lit(m + 3, 0),
@@ -474,18 +434,19 @@ always @(*) b = {{a[{}:{}], a[{}:{}], sig[{}:{}], sig[{}], sticky}};\n",
 }
 
 /// Step 4: round to nearest even (no ties: see the module doc), specials.
-fn step_round(fmt: &FloatFormat) -> String {
+fn step_round(fmt: &FloatFormat, n: &StepNames) -> String {
     let w = step_widths(fmt);
     let (m, eb) = (fmt.man_bits, fmt.exp_bits);
+    let (a, o, p) = (n.input, n.output, n.local);
     format!(
-        "wire [{}:0] unrounded = a[{}:2];\n\
-wire [{}:0] rounded = unrounded + {{{}, a[1] && (a[0] || unrounded[0])}};\n\
+        "wire [{}:0] {p}unrounded = {a}[{}:2];\n\
+wire [{}:0] {p}rounded = {p}unrounded + {{{}, {a}[1] && ({a}[0] || {p}unrounded[0])}};\n\
 always @(*) begin\n\
-    case (a[{}:{}])\n\
-        2'd1: b = {};   // NaN\n\
-        2'd2: b = {};   // +Inf\n\
-        2'd3: b = {};   // 2^-Inf = +0\n\
-        default: b = a[{}] ? {} : {{1'b0, rounded}};\n\
+    case ({a}[{}:{}])\n\
+        2'd1: {o} = {};   // NaN\n\
+        2'd2: {o} = {};   // +Inf\n\
+        2'd3: {o} = {};   // 2^-Inf = +0\n\
+        default: {o} = {a}[{}] ? {} : {{1'b0, {p}rounded}};\n\
     endcase\n\
 end\n",
         eb + m - 1, eb + m + 1,
@@ -517,7 +478,11 @@ impl<const TW: usize, const B1: usize> Logic for Exp2Exponent<TW, B1> {
     }
 }
 
-/// Steps 2..4 as blocks: one bus in, one out.
+/// The names of steps 2..4 in their own blocks.
+const AB: StepNames = StepNames { input: "a", output: "b", local: "" };
+
+/// A block of logic given as Verilog text, one bus `a` in, one bus `b` out:
+/// steps 2..4 of the rounding, and the plain table.
 #[derive(LogicBlock)]
 pub struct Exp2Step<const I: usize, const O: usize> {
     pub a: Signal<In, Bits<I>>,
@@ -653,10 +618,10 @@ impl<const TW: usize, const OW: usize, const B1: usize, const B2: usize, const B
             out_valid: Default::default(),
             out_y: Default::default(),
             lookup: Exp2Lookup::new(cfg.arch, fmt),
-            expo: Exp2Exponent { term: Default::default(), shift: Default::default(), e: Default::default(), _text: step_exponent(&fmt) },
-            classify: Exp2Step { a: Default::default(), b: Default::default(), _text: step_classify(&fmt) },
-            shifter: Exp2Step { a: Default::default(), b: Default::default(), _text: step_shift(&fmt) },
-            round: Exp2Step { a: Default::default(), b: Default::default(), _text: step_round(&fmt) },
+            expo: Exp2Exponent { term: Default::default(), shift: Default::default(), e: Default::default(), _text: step_exponent(&fmt, &StepNames { input: "term", output: "e", local: "" }, "shift") },
+            classify: Exp2Step { a: Default::default(), b: Default::default(), _text: step_classify(&fmt, &AB) },
+            shifter: Exp2Step { a: Default::default(), b: Default::default(), _text: step_shift(&fmt, &AB) },
+            round: Exp2Step { a: Default::default(), b: Default::default(), _text: step_round(&fmt, &AB) },
             cut0: Constant::new(c0),
             cut1: Constant::new(c1),
             cut2: Constant::new(c2),
