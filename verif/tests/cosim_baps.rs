@@ -6,10 +6,10 @@
 //! The bench itself (rows, checks) is `verif::tb::baps`.
 
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use verif::golden::baps::{baps_row, baps_row_trace, OutFormat};
 use verif::manifest;
-use verif::stream::{self, Traffic, FULL_SPEED};
+use verif::stream::{self, Traffic};
 use verif::tb::baps::{cases, Case, Engine};
 
 fn engines() -> Vec<Engine> {
@@ -72,10 +72,7 @@ fn baps_throughput_back_to_back() {
         // 8 and 64 beats, and rows ending 3 beats into their second block (the
         // quantiser, one block behind, must not hold ingest up after a short block)
         for beats in [8, 64, e.cfg.block / e.cfg.lanes + 3] {
-            let n = (beats * e.cfg.lanes).min(e.cfg.max_len);
-            let cs: Vec<Case> = (0..400).map(|_| Case::from((0..n).map(|_| rng.gen_range(-20.0f32..20.0)).collect::<Vec<f32>>())).collect();
-            let st = e.run(&cs, FULL_SPEED, 5);
-            let rate = (cs.len() * n) as f64 / (st.cycles as f64 * e.cfg.lanes as f64);
+            let (n, rate) = e.throughput(beats, 400, &mut rng);
             println!("{}: rows of {n} ({beats} beats): {rate:.3} elements/cycle/lane", e.module);
             assert!(rate >= 0.95, "{}: throughput {rate:.3} on {beats}-beat rows", e.module);
         }

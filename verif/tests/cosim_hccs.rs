@@ -6,10 +6,9 @@
 
 use rand::rngs::StdRng;
 use rand::SeedableRng;
-use verif::golden::hccs::HccsParams;
 use verif::manifest::{self, ModuleInfo};
-use verif::stream::{self, Traffic, FULL_SPEED};
-use verif::tb::hccs::{cases, random_row, Calibration, Case, Engine};
+use verif::stream::{self, Traffic};
+use verif::tb::hccs::{cases, Calibration, Case, Engine};
 
 /// Every HCCS and exp-table engine of the manifest, the defaults included.
 fn engines() -> Vec<Engine> {
@@ -44,13 +43,7 @@ fn hccs_throughput_back_to_back() {
     for e in engines() {
         let mut rng = StdRng::seed_from_u64(9);
         for beats in [8, 64] {
-            let n = (beats * e.lanes).min(e.cfg.max_len);
-            let cs: Vec<Case> = (0..400)
-                .map(|_| Case::new(random_row(&mut rng, n), HccsParams { b: 20000, s: 100, dmax: 100 }))
-                .collect();
-            let st = e.run(&cs, FULL_SPEED, 5);
-            let elems = (cs.len() * n) as f64;
-            let rate = elems / (st.cycles as f64 * e.lanes as f64);
+            let (n, rate) = e.throughput(beats, 400, &mut rng);
             println!("{}: rows of {n} ({beats} beats): {rate:.3} elements/cycle/lane", e.module);
             assert!(rate >= 0.9, "{}: throughput {rate:.3} on {beats}-beat rows", e.module);
         }

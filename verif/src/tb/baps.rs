@@ -7,7 +7,7 @@
 use crate::golden::baps::{baps_row, baps_row_trace, BapsConfig, BapsOut, OutFormat};
 use crate::golden::fp::FP16;
 use crate::manifest::ModuleInfo;
-use crate::stream::{Handshake, RowIn, RowOut, Stats, StreamTest};
+use crate::stream::{Handshake, RowIn, RowOut, Stats, StreamTest, FULL_SPEED};
 use rand::rngs::StdRng;
 use rand::Rng;
 
@@ -74,6 +74,16 @@ impl Engine {
     pub fn run(&self, cases: &[Case], traffic: impl Handshake, seed: u64) -> Stats {
         let test = StreamTest { module: &self.module, lanes: self.cfg.lanes, in_w: 32, out_w: 16, side: &[], seed };
         test.run(&rows_in(cases), traffic, |i, o| self.check(&cases[i], o))
+    }
+
+    /// Sustained throughput: `rows` back-to-back rows of `beats` x LANES scores
+    /// (at most MAX_LEN) at full speed, each checked bit-exact. Returns the row
+    /// length and elements per cycle per lane (limit 1.0).
+    pub fn throughput(&self, beats: usize, rows: usize, rng: &mut StdRng) -> (usize, f64) {
+        let n = (beats * self.cfg.lanes).min(self.cfg.max_len);
+        let cs: Vec<Case> = (0..rows).map(|_| Case::from((0..n).map(|_| rng.gen_range(-20.0f32..20.0)).collect::<Vec<f32>>())).collect();
+        let st = self.run(&cs, FULL_SPEED, 5);
+        (n, (rows * n) as f64 / (st.cycles as f64 * self.cfg.lanes as f64))
     }
 
     /// Resets at random points, each followed by `rows` checked rows (see

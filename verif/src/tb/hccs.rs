@@ -7,7 +7,7 @@
 use crate::golden::hccs::{hccs_row, HccsConfig, HccsOut, HccsParams, Recip};
 use crate::golden::lut_softmax::lut_softmax_row;
 use crate::manifest::ModuleInfo;
-use crate::stream::{Handshake, RowIn, RowOut, Stats, StreamTest};
+use crate::stream::{Handshake, RowIn, RowOut, Stats, StreamTest, FULL_SPEED};
 use rand::rngs::StdRng;
 use rand::Rng;
 use std::collections::HashMap;
@@ -178,6 +178,26 @@ impl Engine {
 
     fn stream_test(&self, seed: u64) -> StreamTest<'_> {
         StreamTest { module: &self.module, lanes: self.lanes, in_w: 8, out_w: self.cfg.out_bits, side: self.side(), seed }
+    }
+
+    /// Sustained throughput: `rows` back-to-back rows of `beats` x LANES elements
+    /// (at most MAX_LEN) at full speed, each checked bit-exact. Returns the row
+    /// length and elements per cycle per lane (limit 1.0).
+    pub fn throughput(&self, beats: usize, rows: usize, rng: &mut StdRng) -> (usize, f64) {
+        let n = (beats * self.lanes).min(self.cfg.max_len);
+        // Constants that flag no row; an engine with a head table takes head 0.
+        let p = HccsParams { b: 20000, s: 100, dmax: 100 };
+        let cs: Vec<Case> = (0..rows)
+            .map(|_| {
+                let x = random_row(rng, n);
+                match self.heads {
+                    None => Case::new(x, p),
+                    Some(_) => Case { head: Some(0), ..Case::new(x, self.head_params(0)) },
+                }
+            })
+            .collect();
+        let st = self.run(&cs, FULL_SPEED, 5);
+        (n, (rows * n) as f64 / (st.cycles as f64 * self.lanes as f64))
     }
 
     /// Resets at random points, each followed by `rows` checked cases (see
