@@ -121,20 +121,8 @@ def main():
     qor = load("synth_qor.json", {"modules": []})
     fpga = load("fpga.json")
     thr = load("throughput.json", {"modules": []})
-    # Modules of the manifest the sky130 flow did not finish (ABC on exp2_fp32's 36 x 35
-    # multipliers runs for hours): the generic Yosys transistor estimate, if there is one.
-    manifest = json.load(open(os.path.join(ROOT, "generated", "manifest.json")))["modules"]
-    have = {r["module"] for r in synth["modules"]}
     for r in synth["modules"]:
         r.setdefault("note", None)
-    for m in manifest:
-        if m["module"] not in have:
-            cmos = os.path.join(ROOT, "build", "synth", f"{m['module']}.cmos.txt")
-            tr = re.findall(r"Estimated number of transistors:\s+(\d+)", open(cmos).read()) if os.path.exists(cmos) else []
-            synth["modules"].append({"module": m["module"], "params": m["params"], "latency": m["latency"],
-                                     "transistors": int(tr[-1]) if tr else None, "sky130_um2": None,
-                                     "logic_um2": None, "memory_bits": 0, "fmax_mhz": None,
-                                     "note": "sky130 mapping not run or not finished (ABC)"})
     rows = {r["module"]: r for r in synth["modules"] + qor["modules"]}
     fp = (fpga or {}).get("modules", {})
     tp = {m["module"]: m for m in thr["modules"]}
@@ -142,9 +130,6 @@ def main():
 
     def ecp5(name, key):
         return fp.get(name, {}).get("ecp5", {}).get(key)
-
-    def ice40(name, key):
-        return fp.get(name, {}).get("ice40", {}).get(key)
 
     # Area per lane: logic-only area (row buffers excluded, counted in bits) vs LANES.
     lanes = {}

@@ -78,7 +78,7 @@ def memory_bits(json_path):
     return bits
 
 
-def synth(mod, lib, period_ps, gen=GEN):
+def synth(mod, lib, period_ps, gen=GEN, sky130_timeout=SKY130_TIMEOUT):
     name, path = mod["module"], os.path.join(gen, mod["file"])
     log = os.path.join(BUILD, f"{name}.generic.log")
     text = yosys(
@@ -107,12 +107,12 @@ def synth(mod, lib, period_ps, gen=GEN):
             f"check -assert; tee -o {BUILD}/{name}.sky130.txt stat -liberty {lib}; "
             f"setundef -zero; opt_clean -purge; write_verilog -noattr -simple-lhs {BUILD}/{name}.sky130.v",
             log,
-            SKY130_TIMEOUT,
+            sky130_timeout,
         )
     except TimedOut:
         row.update({"sky130_um2": None, "sky130_cells": None, "logic_um2": None, "memory_bits": 0,
                     "critical_path_ns": None, "fmax_mhz": None,
-                    "note": f"sky130 mapping not finished in {SKY130_TIMEOUT} s (ABC)"})
+                    "note": f"sky130 mapping not finished in {sky130_timeout} s (ABC)"})
         return row
     sky = open(f"{BUILD}/{name}.sky130.txt").read()
     row["sky130_um2"] = last(r"Chip area for module '\\?\S+':\s+([0-9.]+)", sky)
@@ -149,6 +149,7 @@ def main():
     ap.add_argument("--name", default="synth", help="results/<name>.json and .md (default synth)")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--only", nargs="*", help="these modules only, merged into the existing results")
+    ap.add_argument("--sky130-timeout", type=int, default=SKY130_TIMEOUT, help="seconds per sky130 mapping")
     args = ap.parse_args()
     os.makedirs(BUILD, exist_ok=True)
     lib = os.path.join(BUILD, "sky130_logic.lib")
@@ -161,7 +162,7 @@ def main():
         print("synth: OpenSTA (`sta`) not found: timing columns will be n/a (apt-get install opensta)", file=sys.stderr)
     mods = [m for m in manifest["modules"] if not args.only or m["module"] in args.only]
     with cf.ThreadPoolExecutor(max_workers=args.jobs) as ex:
-        rows = list(ex.map(lambda mod: synth(mod, lib, int(period * 1000), args.gen), mods))
+        rows = list(ex.map(lambda mod: synth(mod, lib, int(period * 1000), args.gen, args.sky130_timeout), mods))
     out_json = os.path.join(ROOT, "results", f"{args.name}.json")
     if args.only and os.path.exists(out_json):
         # Keep the other modules' rows, in manifest order.
