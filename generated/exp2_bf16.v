@@ -462,7 +462,7 @@ module exp2_bf16_round(term,y);
     wire [3:0] c_k = !c_sub ? 4'h0 : (c_k_full > 12'h00d ? 4'hd : c_k_full[3:0]);
     always @(*) r_class = {r_exponent[37:36], c_ovf, c_k, c_sub ? 5'h00 : c_ebias[4:0], r_exponent[11:0]};
     wire [3:0] s_k = r_class[20:17];
-    // The exp2_bf16 bit of sig (the hidden one before shifting) is read by nobody, hence:
+    // The top bit of sig (the hidden one before shifting) is read by nobody, hence:
     /* verilator lint_off UNUSEDSIGNAL */
     wire [24:0] s_sig = {1'b1, r_class[11:1], 13'h0000} >> s_k;
     /* verilator lint_on UNUSEDSIGNAL */

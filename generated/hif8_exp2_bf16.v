@@ -564,7 +564,7 @@ module hif8_exp2_bf16_shifter(a,b);
     
     // Update code (custom)
     wire [3:0] k = a[20:17];
-    // The hif8_exp2_bf16 bit of sig (the hidden one before shifting) is read by nobody, hence:
+    // The top bit of sig (the hidden one before shifting) is read by nobody, hence:
     /* verilator lint_off UNUSEDSIGNAL */
     wire [18:0] sig = {1'b1, a[8:1], 10'h000} >> k;
     /* verilator lint_on UNUSEDSIGNAL */

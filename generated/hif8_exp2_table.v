@@ -659,7 +659,7 @@ module hif8_exp2_table_shifter(a,b);
     
     // Update code (custom)
     wire [3:0] k = a[20:17];
-    // The hif8_exp2_table bit of sig (the hidden one before shifting) is read by nobody, hence:
+    // The top bit of sig (the hidden one before shifting) is read by nobody, hence:
     /* verilator lint_off UNUSEDSIGNAL */
     wire [24:0] sig = {1'b1, a[11:1], 13'h0000} >> k;
     /* verilator lint_on UNUSEDSIGNAL */

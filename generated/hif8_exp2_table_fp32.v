@@ -659,7 +659,7 @@ module hif8_exp2_table_fp32_shifter(a,b);
     
     // Update code (custom)
     wire [4:0] k = a[37:33];
-    // The hif8_exp2_table_fp32 bit of sig (the hidden one before shifting) is read by nobody, hence:
+    // The top bit of sig (the hidden one before shifting) is read by nobody, hence:
     /* verilator lint_off UNUSEDSIGNAL */
     wire [50:0] sig = {1'b1, a[24:1], 26'h0000000} >> k;
     /* verilator lint_on UNUSEDSIGNAL */

@@ -785,7 +785,7 @@ pub fn generate(name: &str, cfg: &BapsConfig) -> anyhow::Result<Module> {
         cfg.out.to_uppercase()
     );
     let cfg = *cfg;
-    let mut m = dispatch!(cfg, name, params, cfg.latency(), &desc, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
+    let mut m = dispatch!(cfg, name, params, cfg.latency(), &desc, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16)?;
     let tail = "/* verilator lint_on DECLFILENAME */\n";
     let head = m.verilog.strip_suffix(tail).expect("emit's file trailer").to_string();
     m.verilog = format!("{}{}{tail}", head.trim_end(), helpers(name));

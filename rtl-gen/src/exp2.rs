@@ -332,11 +332,11 @@ pub fn generate_plain_table(name: &str, out_format: FloatFormat, stages: u32) ->
             emit(&mut b, name, "exp2_table256", params, stages, &desc)
         }};
     }
-    Ok(match out_format.width() {
+    match out_format.width() {
         16 => build!(16),
         32 => build!(32),
         w => anyhow::bail!("exp2_table256: no {w}-bit output"),
-    })
+    }
 }
 
 /// The rounding cut into four steps, so that `hif8_exp2` can put a pipeline
@@ -653,12 +653,12 @@ pub fn generate(name: &str, cfg: &Exp2Config) -> anyhow::Result<Module> {
         cfg.out_format.name, cfg.arch
     );
     let latency = cfg.stages;
-    Ok(match cfg.out_format.name {
+    match cfg.out_format.name {
         "fp16" => emit(&mut Hif8Exp2::<24, 16, 38, 24, 20>::new(cfg), name, "hif8_exp2", params, latency, &desc),
         "bf16" => emit(&mut Hif8Exp2::<21, 16, 35, 24, 20>::new(cfg), name, "hif8_exp2", params, latency, &desc),
         "fp32" => emit(&mut Hif8Exp2::<37, 32, 51, 41, 36>::new(cfg), name, "hif8_exp2", params, latency, &desc),
         other => anyhow::bail!("hif8_exp2: no output format {other}"),
-    })
+    }
 }
 
 #[cfg(test)]

@@ -636,11 +636,11 @@ pub fn generate(name: &str, cfg: &Exp2FloatConfig) -> anyhow::Result<Module> {
         "baseline for hif8_exp2: y = {} of 2^x, x {}; round to nearest even (table of 2^{} entries, degree-{} polynomial, {} working bits, error <= 2^{:.1})",
         OUT.name, cfg.in_format.name, dp.table_bits, dp.degree, dp.work_bits, dp.bound.log2()
     );
-    Ok(match cfg.in_format.width() {
+    match cfg.in_format.width() {
         16 => emit(&mut Exp2Float::<16>::new(&dp, cfg.stages), name, "exp2_float", params, cfg.stages, &desc),
         32 => emit(&mut Exp2Float::<32>::new(&dp, cfg.stages), name, "exp2_float", params, cfg.stages, &desc),
         w => anyhow::bail!("exp2_float: no {w}-bit input"),
-    })
+    }
 }
 
 #[cfg(test)]

@@ -136,14 +136,14 @@ pub fn generate(name: &str, cfg: &Fp32ToHif8Config) -> anyhow::Result<Module> {
         h_q: Default::default(),
         out_valid_q: Default::default(),
     };
-    Ok(emit(
+    emit(
         &mut top,
         name,
         "fp32_to_hif8",
         serde_json::to_value(cfg)?,
         cfg.stages,
         "HiF8 of FP32, round half away from zero (TA); in_sat saturates overflow/Inf to +-32768",
-    ))
+    )
 }
 
 #[cfg(test)]

@@ -686,10 +686,10 @@ pub fn generate(name: &str, cfg: &HccsConfig, heads: Option<HeadTable>) -> anyho
     };
     let latency = cfg.latency(1);
     let cfg = *cfg;
-    Ok(match heads {
+    match heads {
         None => dispatch!(HccsSoftmax, cfg, None, name, kind, params, latency, &desc, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16),
         Some(t) => dispatch!(HccsSoftmaxHeads, cfg, Some(t.clone()), name, kind, params, latency, &desc, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16),
-    })
+    }
 }
 
 #[cfg(test)]

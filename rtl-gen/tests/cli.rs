@@ -49,6 +49,7 @@ fn out_of_range_parameters_are_refused_by_name() {
         ("outbits", &["hccs", "--out-bits", "40"][..], "OUT_BITS must be 8 or 16, got 40"),
         ("r", &["hccs", "--r", "99"][..], "R must be 1..24, got 99"),
         ("name", &["hccs", "--name", "9x"][..], "not a Verilog identifier"),
+        ("name_clash", &["exp2", "--name", "e3"][..], "module name `e3`"),
         ("stages", &["exp2", "--stages", "6"][..], "'--stages"),
         ("format", &["exp2", "--out-format", "fp8"][..], "unknown format 'fp8'"),
         ("baps_out", &["baps", "--out-format", "hif8"][..], "'--out-format"),
