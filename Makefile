@@ -3,7 +3,7 @@
 CARGO ?= cargo
 GEN := generated
 
-.PHONY: all rtl test lint formal synth report bench setup clean sweep-ci sweep soak
+.PHONY: all rtl test lint formal synth report bench accuracy setup clean sweep-ci sweep soak
 
 all: rtl
 
@@ -85,9 +85,18 @@ synth: setup rtl
 	python3 scripts/fpga.py $(FPGA_ARGS)
 	$(CARGO) run -q --release -p verif --bin throughput
 
-# The whole QoR report from a clean checkout: results/qor.md, qor.json and the
-# plots qor_area_per_lane.svg, qor_area_vs_kl.svg.
-report: synth
+# Accuracy on the real MiniLM logits, the report's KL column: HCCS with the
+# committed constants (params/hccs_minilm.json; `verif --bin calibrate` without
+# --eval-only recalibrates them) -> results/hccs_accuracy.md, BAPS ->
+# results/baps_accuracy.md. About a minute.
+accuracy: setup
+	$(CARGO) run -q --release -p verif --bin calibrate -- --eval-only
+	$(CARGO) run -q --release -p verif --bin accuracy_baps
+
+# The whole QoR report from a clean checkout: synthesis, place and route,
+# throughput, co-simulation speed against cocotb, accuracy, then results/qor.md,
+# qor.json and the plots qor_area_per_lane.svg, qor_area_vs_kl.svg.
+report: synth bench accuracy
 	python3 scripts/report.py
 	$(CARGO) run -q --release -p verif --bin qor_plots
 

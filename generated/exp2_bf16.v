@@ -462,11 +462,26 @@ module exp2_bf16_round(term,y);
     wire [3:0] c_k = !c_sub ? 4'h0 : (c_k_full > 12'h00d ? 4'hd : c_k_full[3:0]);
     always @(*) r_class = {r_exponent[37:36], c_ovf, c_k, c_sub ? 5'h00 : c_ebias[4:0], r_exponent[11:0]};
     wire [3:0] s_k = r_class[20:17];
+    wire [24:0] s_x0 = {1'b1, r_class[11:1], 13'h0000};
+    reg [24:0] s_s1;
+    always @(*) case (s_k[1:0])
+        2'd0: s_s1 = s_x0;
+        2'd1: s_s1 = s_x0 >> 1;
+        2'd2: s_s1 = s_x0 >> 2;
+        default: s_s1 = s_x0 >> 3;
+    endcase
     // The top bit of sig (the hidden one before shifting) is read by nobody, hence:
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [24:0] s_sig = {1'b1, r_class[11:1], 13'h0000} >> s_k;
+    reg [24:0] s_sig;
     /* verilator lint_on UNUSEDSIGNAL */
-    wire s_sticky = r_class[0] || s_sig[12:0] != 13'h0000;
+    always @(*) case (s_k[3:2])
+        2'd0: s_sig = s_s1;
+        2'd1: s_sig = s_s1 >> 4;
+        2'd2: s_sig = s_s1 >> 8;
+        default: s_sig = s_s1 >> 12;
+    endcase
+    wire [11:0] s_below = ~(12'hfff << s_k);
+    wire s_sticky = r_class[0] || (s_x0[24:13] & s_below) != 12'h000;
     always @(*) r_shifted = {r_class[23:21], r_class[16:12], s_sig[23:14], s_sig[13], s_sticky};
     wire [14:0] o_unrounded = r_shifted[16:2];
     wire [14:0] o_rounded = o_unrounded + {14'h0000, r_shifted[1] && (r_shifted[0] || o_unrounded[0])};

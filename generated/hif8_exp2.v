@@ -576,11 +576,26 @@ module hif8_exp2_shifter(a,b);
     
     // Update code (custom)
     wire [3:0] k = a[20:17];
+    wire [24:0] x0 = {1'b1, a[11:1], 13'h0000};
+    reg [24:0] s1;
+    always @(*) case (k[1:0])
+        2'd0: s1 = x0;
+        2'd1: s1 = x0 >> 1;
+        2'd2: s1 = x0 >> 2;
+        default: s1 = x0 >> 3;
+    endcase
     // The top bit of sig (the hidden one before shifting) is read by nobody, hence:
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [24:0] sig = {1'b1, a[11:1], 13'h0000} >> k;
+    reg [24:0] sig;
     /* verilator lint_on UNUSEDSIGNAL */
-    wire sticky = a[0] || sig[12:0] != 13'h0000;
+    always @(*) case (k[3:2])
+        2'd0: sig = s1;
+        2'd1: sig = s1 >> 4;
+        2'd2: sig = s1 >> 8;
+        default: sig = s1 >> 12;
+    endcase
+    wire [11:0] below = ~(12'hfff << k);
+    wire sticky = a[0] || (x0[24:13] & below) != 12'h000;
     always @(*) b = {a[23:21], a[16:12], sig[23:14], sig[13], sticky};
 endmodule // hif8_exp2_shifter
 

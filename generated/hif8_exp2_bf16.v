@@ -564,11 +564,26 @@ module hif8_exp2_bf16_shifter(a,b);
     
     // Update code (custom)
     wire [3:0] k = a[20:17];
+    wire [18:0] x0 = {1'b1, a[8:1], 10'h000};
+    reg [18:0] s1;
+    always @(*) case (k[1:0])
+        2'd0: s1 = x0;
+        2'd1: s1 = x0 >> 1;
+        2'd2: s1 = x0 >> 2;
+        default: s1 = x0 >> 3;
+    endcase
     // The top bit of sig (the hidden one before shifting) is read by nobody, hence:
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [18:0] sig = {1'b1, a[8:1], 10'h000} >> k;
+    reg [18:0] sig;
     /* verilator lint_on UNUSEDSIGNAL */
-    wire sticky = a[0] || sig[9:0] != 10'h000;
+    always @(*) case (k[3:2])
+        2'd0: sig = s1;
+        2'd1: sig = s1 >> 4;
+        2'd2: sig = s1 >> 8;
+        default: sig = s1 >> 12;
+    endcase
+    wire [8:0] below = ~(9'h1ff << k);
+    wire sticky = a[0] || (x0[18:10] & below) != 9'h000;
     always @(*) b = {a[23:21], a[16:9], sig[17:11], sig[10], sticky};
 endmodule // hif8_exp2_bf16_shifter
 

@@ -606,11 +606,30 @@ module hif8_exp2_fp32_shifter(a,b);
     
     // Update code (custom)
     wire [4:0] k = a[37:33];
+    wire [50:0] x0 = {1'b1, a[24:1], 26'h0000000};
+    reg [50:0] s1;
+    always @(*) case (k[1:0])
+        2'd0: s1 = x0;
+        2'd1: s1 = x0 >> 1;
+        2'd2: s1 = x0 >> 2;
+        default: s1 = x0 >> 3;
+    endcase
     // The top bit of sig (the hidden one before shifting) is read by nobody, hence:
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [50:0] sig = {1'b1, a[24:1], 26'h0000000} >> k;
+    reg [50:0] sig;
     /* verilator lint_on UNUSEDSIGNAL */
-    wire sticky = a[0] || sig[25:0] != 26'h0000000;
+    always @(*) case (k[4:2])
+        3'd0: sig = s1;
+        3'd1: sig = s1 >> 4;
+        3'd2: sig = s1 >> 8;
+        3'd3: sig = s1 >> 12;
+        3'd4: sig = s1 >> 16;
+        3'd5: sig = s1 >> 20;
+        3'd6: sig = s1 >> 24;
+        default: sig = s1 >> 28;
+    endcase
+    wire [24:0] below = ~(25'h1ffffff << k);
+    wire sticky = a[0] || (x0[50:26] & below) != 25'h0000000;
     always @(*) b = {a[40:38], a[32:25], sig[49:27], sig[26], sticky};
 endmodule // hif8_exp2_fp32_shifter
 

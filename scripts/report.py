@@ -25,7 +25,7 @@ ROLE = {
     "hif8_exp2_bf16": "HiF8 EXP2, decomposed, BF16 out",
     "hif8_exp2_fp32": "HiF8 EXP2, decomposed, FP32 out",
     "hif8_exp2_table_fp32": "HiF8 EXP2, table, FP32 out, 1 stage",
-    "hif8_exp2_s5": "HiF8 EXP2, decomposed, FP16 out, 5 stages (FPGA)",
+    "hif8_exp2_s5": "HiF8 EXP2, table lookup, FP16 out, 5 stages (FPGA)",
     "exp2_table256": "baseline: plain 256 x 16 table 2^x, no shift",
     "exp2_fp16": "baseline: FP16-input EXP2, FP16 out",
     "exp2_bf16": "baseline: BF16-input EXP2, FP16 out",

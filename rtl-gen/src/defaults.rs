@@ -23,7 +23,7 @@ pub fn default_set() -> Result<Vec<Module>> {
         exp2("hif8_exp2_fp32", Exp2Arch::Decomposed, FP32, 2)?,
         exp2("hif8_exp2_table_fp32", Exp2Arch::Table, FP32, 1)?,
         // Five stages, registers inside the rounding: for FPGA clock rates.
-        exp2("hif8_exp2_s5", Exp2Arch::Decomposed, FP16, 5)?,
+        exp2("hif8_exp2_s5", Exp2Arch::Table, FP16, 5)?,
         // Baseline for synthesis: 2^x from one plain 256-entry table, no shift.
         exp2::generate_plain_table("exp2_table256", FP16, 2)?,
         // Baselines for synthesis: correctly rounded FP16 2^x of a 16- or 32-bit float
