@@ -42,10 +42,12 @@ sweep-ci:
 # Unit tests, golden-model tests against the spec vectors, exhaustive and
 # random co-simulation (release build: Verilator models at full speed), the
 # parameter sweep's CI sample, the 2^32 FP32 -> HiF8 sweep, and the formal
-# proofs. RTL_SWEEP_DIR is exported to formal too (sweep-ci runs before it), so
-# verif is built once, with the sweep's models.
+# proofs. RTL_SWEEP_DIR is exported to formal too, which runs after sweep-ci
+# (a sub-make, so that `make -j test` keeps the order), so verif is built once,
+# with the sweep's models.
 test: export RTL_SWEEP_DIR = $(CURDIR)/$(SWEEP_CI)
-test: setup rtl lint sweep-ci formal
+test: setup rtl lint sweep-ci
+	$(MAKE) --no-print-directory formal
 	$(CARGO) test --release --workspace
 	$(CARGO) test --release -p verif --test golden_hif8 -- --ignored --nocapture
 
