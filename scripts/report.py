@@ -209,8 +209,8 @@ def main():
     for k, v in doc["versions"].items():
         L.append(f"| {k} | {v} |")
     L += ["", f"sky130: sky130_fd_sc_hd, tt 025C 1v80, non-logic cells left out, ABC with Yosys's `abc -D {synth['clock_ns'] * 1000:.0f}` script minus its SAT sweeping "
-          "(which does not finish on exp2_fp32's multiplier; scripts/synth.py); "
-          "OpenSTA on the mapped netlist with constraints/clock.sdc (ideal clock, no wire load, no buffering)."]
+          "(which does not finish on exp2_fp32's multiplier) plus ABC's buffering and gate sizing (scripts/synth.py); "
+          "OpenSTA on the mapped netlist with constraints/clock.sdc (ideal clock, no wire load, no placement)."]
     if fpga:
         L.append(f"FPGA: {fpga['devices']['ecp5']} (`synth_ecp5 -nobram -nolutram`) and {fpga['devices']['ice40']} "
                  f"(`synth_ice40 -nobram`), nextpnr at {fpga['clock_mhz']:.0f} MHz target; the core wrapped in input/output "
