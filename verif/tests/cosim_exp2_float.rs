@@ -199,18 +199,7 @@ fn fp32_directed_and_random() {
 #[test]
 fn reset_clears_the_pipeline() {
     for m in modules() {
-        let mut unit = FixedLatencyUnit::new(&m.module, m.latency, 5);
-        let (vin, vout, rst) = (unit.model.port("in_valid"), unit.model.port("out_valid"), unit.model.port("rst"));
-        unit.model.set(vin, 1);
-        unit.model.tick(); // one input in flight
-        unit.model.set(vin, 0);
-        unit.model.set(rst, 1);
-        unit.model.tick();
-        unit.model.set(rst, 0);
-        for _ in 0..m.latency + 1 {
-            assert_eq!(unit.model.get(vout), 0, "{}: a reset must drop inputs in flight", m.module);
-            unit.model.tick();
-        }
+        FixedLatencyUnit::new(&m.module, m.latency, 5).assert_reset_drops_inputs_in_flight();
     }
 }
 
