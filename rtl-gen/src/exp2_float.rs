@@ -651,6 +651,14 @@ mod tests {
         Datapath::new(&Exp2FloatConfig::default_for(fmt).unwrap()).unwrap()
     }
 
+    /// y of input `x` (fraction `frac`) is within the datapath's bound of 2^f (Q126).
+    fn assert_within_bound(d: &Datapath, x: u32, frac: u64) {
+        let y = d.approx(frac);
+        let exact = q126::exp2((frac as u128) << (q126::Q - d.frac_bits));
+        let err = q126::to_f64((y << (q126::Q - d.work_bits)).abs_diff(exact));
+        assert!(err <= d.bound, "{x:#x}: error {err:e} above the bound {:e}", d.bound);
+    }
+
     #[test]
     fn q126_arithmetic() {
         let two = q126::exp2(q126::ONE);
@@ -705,11 +713,8 @@ mod tests {
         let mut worst: f64 = f64::INFINITY;
         for x in 0..=0xffffu32 {
             if let Front::Fixed { frac, .. } = d.front(x) {
-                let y = d.approx(frac);
-                assert!(y < 2 << d.work_bits, "{x:#x}: y >= 2");
-                let exact = q126::exp2((frac as u128) << (q126::Q - d.frac_bits));
-                let err = q126::to_f64((y << (q126::Q - d.work_bits)).abs_diff(exact));
-                assert!(err <= d.bound, "{x:#x}: error {err:e} above the bound {:e}", d.bound);
+                assert!(d.approx(frac) < 2 << d.work_bits, "{x:#x}: y >= 2");
+                assert_within_bound(&d, x, frac);
             }
             if let Some(dist) = d.boundary_distance(x) {
                 assert!(dist > 1.0, "{} {x:#06x}: y within the error bound of a rounding boundary", fmt.name);
@@ -781,10 +786,7 @@ mod tests {
             x ^= x >> 17;
             x ^= x << 5;
             if let Front::Fixed { frac, .. } = d.front(x) {
-                let y = d.approx(frac);
-                let exact = q126::exp2((frac as u128) << (q126::Q - d.frac_bits));
-                let err = q126::to_f64((y << (q126::Q - d.work_bits)).abs_diff(exact));
-                assert!(err <= d.bound, "{x:#x}: error {err:e} above the bound {:e}", d.bound);
+                assert_within_bound(&d, x, frac);
             }
         }
     }
