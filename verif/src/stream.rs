@@ -174,6 +174,14 @@ pub struct Stats {
     pub gaps: u64,
 }
 
+impl Stats {
+    /// Throughput of a run that carried `elements` elements over `lanes` lanes:
+    /// elements per cycle per lane (limit 1.0).
+    pub fn per_lane_rate(&self, elements: usize, lanes: usize) -> f64 {
+        elements as f64 / (self.cycles as f64 * lanes as f64)
+    }
+}
+
 impl std::ops::AddAssign for Stats {
     fn add_assign(&mut self, o: Stats) {
         self.rows += o.rows;

@@ -50,8 +50,7 @@ fn a_wrong_row_leaves_a_vcd_of_its_window() {
     let cs = cases(&e, &mut StdRng::seed_from_u64(1), 30);
     let bad_row = 17;
     let msg = panic_message(|| {
-        let test = verif::stream::StreamTest { module: &e.module, lanes: e.lanes, in_w: 8, out_w: e.cfg.out_bits, side: e.side(), seed };
-        test.run(&e.rows_in(&cs), Traffic { s_valid_prob: 0.8, m_ready_prob: 0.5 }, |i, o| {
+        e.stream_test(seed).run(&e.rows_in(&cs), Traffic { s_valid_prob: 0.8, m_ready_prob: 0.5 }, |i, o| {
             if i == bad_row {
                 Err("deliberately wrong golden".into())
             } else {

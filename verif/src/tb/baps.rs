@@ -72,8 +72,12 @@ impl Engine {
     /// A run from power-up with `seed`, every row checked bit-exact (a VCD of
     /// the first failing row's window on failure).
     pub fn run(&self, cases: &[Case], traffic: impl Handshake, seed: u64) -> Stats {
-        let test = StreamTest { module: &self.module, lanes: self.cfg.lanes, in_w: 32, out_w: 16, side: &[], seed };
-        test.run(&rows_in(cases), traffic, |i, o| self.check(&cases[i], o))
+        self.stream_test(seed).run(&rows_in(cases), traffic, |i, o| self.check(&cases[i], o))
+    }
+
+    /// A run of this engine from power-up with `seed`: FP32 in, 16-bit out, no sideband.
+    pub fn stream_test(&self, seed: u64) -> StreamTest<'_> {
+        StreamTest { module: &self.module, lanes: self.cfg.lanes, in_w: 32, out_w: 16, side: &[], seed }
     }
 
     /// Sustained throughput: `rows` back-to-back rows of `beats` x LANES scores
@@ -82,15 +86,13 @@ impl Engine {
     pub fn throughput(&self, beats: usize, rows: usize, rng: &mut StdRng) -> (usize, f64) {
         let n = (beats * self.cfg.lanes).min(self.cfg.max_len);
         let cs: Vec<Case> = (0..rows).map(|_| Case::from((0..n).map(|_| rng.gen_range(-20.0f32..20.0)).collect::<Vec<f32>>())).collect();
-        let st = self.run(&cs, FULL_SPEED, 5);
-        (n, (rows * n) as f64 / (st.cycles as f64 * self.cfg.lanes as f64))
+        (n, self.run(&cs, FULL_SPEED, 5).per_lane_rate(rows * n, self.cfg.lanes))
     }
 
     /// Resets at random points, each followed by `rows` checked rows (see
     /// [`StreamTest::reset_rounds`]).
     pub fn reset_rounds(&self, rounds: usize, rows: usize, seed: u64) {
-        let test = StreamTest { module: &self.module, lanes: self.cfg.lanes, in_w: 32, out_w: 16, side: &[], seed };
-        test.reset_rounds(
+        self.stream_test(seed).reset_rounds(
             rounds,
             300,
             0.05,

@@ -176,7 +176,8 @@ impl Engine {
         self.stream_test(seed).run(&self.rows_in(cases), traffic, |i, o| self.check(&cases[i], o))
     }
 
-    fn stream_test(&self, seed: u64) -> StreamTest<'_> {
+    /// A run of this engine from power-up with `seed`: int8 in, OUT_BITS out, its sideband.
+    pub fn stream_test(&self, seed: u64) -> StreamTest<'_> {
         StreamTest { module: &self.module, lanes: self.lanes, in_w: 8, out_w: self.cfg.out_bits, side: self.side(), seed }
     }
 
@@ -196,8 +197,7 @@ impl Engine {
                 }
             })
             .collect();
-        let st = self.run(&cs, FULL_SPEED, 5);
-        (n, (rows * n) as f64 / (st.cycles as f64 * self.lanes as f64))
+        (n, self.run(&cs, FULL_SPEED, 5).per_lane_rate(rows * n, self.lanes))
     }
 
     /// Resets at random points, each followed by `rows` checked cases (see
