@@ -18,8 +18,9 @@
 use rand::rngs::StdRng;
 use rand::{Rng, RngCore, SeedableRng};
 use verif::golden::exp2_float::{boundary_distance, exp2_float};
-use verif::golden::fp::{self, Format, FP16, FP32};
+use verif::golden::fp::{Format, FP16, FP32};
 use verif::manifest::{self, ModuleInfo};
+use verif::tb::units::format_param;
 use verif::unit::FixedLatencyUnit;
 
 /// The 64 FP32 inputs x whose 2^x comes closest to an FP16 rounding boundary, closest
@@ -36,12 +37,16 @@ const HARD_FP32: [u32; 64] = [
 ];
 
 fn in_format_of(m: &ModuleInfo) -> Format {
-    let name = m.param_str("in_format");
-    fp::FORMATS
-        .iter()
-        .copied()
-        .find(|f| f.name.eq_ignore_ascii_case(name))
-        .unwrap_or_else(|| panic!("{}: unknown in_format {name}", m.module))
+    format_param(m, "in_format")
+}
+
+/// The unit's output for input `x` against the golden model.
+fn check(in_fmt: &Format, x: u32, got: u32) -> Result<(), String> {
+    let want = exp2_float(x, in_fmt, &FP16);
+    if got == want {
+        return Ok(());
+    }
+    Err(format!("2^x with x = {}\n  expected {}\n  got      {}", in_fmt.describe(x), FP16.describe(want), FP16.describe(got)))
 }
 
 fn modules() -> Vec<ModuleInfo> {
@@ -59,32 +64,20 @@ fn module(name: &str) -> ModuleInfo {
     modules().into_iter().find(|m| m.module == name).unwrap()
 }
 
-/// Runs `inputs` through one instance of `m`; every output checked against the golden.
+/// Runs `inputs` through one instance of `m`; every output checked against the
+/// golden (a VCD of the first wrong output's window on failure).
 fn run(m: &ModuleInfo, inputs: &[u32], gap_prob: f64, seed: u64) {
     let in_fmt = in_format_of(m);
-    let mut rng = StdRng::seed_from_u64(seed);
-    let mut unit = FixedLatencyUnit::new(&m.module, m.latency, seed);
+    let unit = FixedLatencyUnit::new(&m.module, m.latency, seed);
     let (px, py) = (unit.model.port("in_x"), unit.model.port("out_y"));
     let mask = (1u64 << in_fmt.width()) - 1;
-    unit.run(
+    unit.run_checked(
         inputs,
         gap_prob,
-        &mut rng,
+        seed,
         |md, &x| md.set(px, x as u64),
         |md, r| md.set(px, r.next_u64() & mask),
-        |i, md| {
-            let x = inputs[i];
-            let got = md.get(py) as u32;
-            let want = exp2_float(x, &in_fmt, &FP16);
-            assert!(
-                got == want,
-                "{}: 2^x with x = {}\n  expected {}\n  got      {}",
-                m.module,
-                in_fmt.describe(x),
-                FP16.describe(want),
-                FP16.describe(got)
-            );
-        },
+        |i, md| check(&in_fmt, inputs[i], md.get(py) as u32),
     );
 }
 
@@ -270,16 +263,9 @@ fn fp32_exhaustive() {
                         |md, &x| md.set(px, x as u64),
                         |md, r| md.set(px, r.next_u32() as u64),
                         |i, md| {
-                            let x = inputs[i];
-                            let (got, want) = (md.get(py) as u32, exp2_float(x, &FP32, &FP16));
-                            assert!(
-                                got == want,
-                                "{}: 2^x with x = {}\n  expected {}\n  got      {}",
-                                m.module,
-                                FP32.describe(x),
-                                FP16.describe(want),
-                                FP16.describe(got)
-                            );
+                            if let Err(e) = check(&FP32, inputs[i], md.get(py) as u32) {
+                                panic!("{}: {e}", m.module);
+                            }
                         },
                     );
                 }

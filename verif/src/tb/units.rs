@@ -16,20 +16,21 @@ fn stimulus_seed(seed: u64) -> u64 {
     seed ^ 0x5EED_0000
 }
 
-pub fn format_of(m: &ModuleInfo) -> fp::Format {
-    let name = m.param_str("out_format");
+/// The float format named by parameter `key` (e.g. "out_format") of a module.
+pub fn format_param(m: &ModuleInfo, key: &str) -> fp::Format {
+    let name = m.param_str(key);
     fp::FORMATS
         .iter()
         .copied()
         .find(|f| f.name.eq_ignore_ascii_case(name))
-        .unwrap_or_else(|| panic!("{}: unknown out_format {name}", m.module))
+        .unwrap_or_else(|| panic!("{}: unknown {key} {name}", m.module))
 }
 
 /// Every (code, shift) once; shuffled, with idle cycles between, if
 /// `gap_prob` > 0. A unit without `in_shift` (a plain table) gets shift 0
 /// only. Returns the number of inputs checked.
 pub fn exp2_exhaustive(m: &ModuleInfo, gap_prob: f64, seed: u64) -> usize {
-    let fmt = format_of(m);
+    let fmt = format_param(m, "out_format");
     let mut rng = StdRng::seed_from_u64(seed);
     let shifts = if m.ports.iter().any(|p| p.name == "in_shift") { 0..=255u8 } else { 0..=0u8 };
     let mut inputs: Vec<(u8, u8)> = (0..=255u8).flat_map(|x| shifts.clone().map(move |s| (x, s))).collect();
