@@ -13,7 +13,7 @@ use rand::SeedableRng;
 use std::time::Instant;
 use verif::manifest;
 use verif::stream::{Phases, Stats};
-use verif::tb::{baps, hccs};
+use verif::tb::{baps, hccs, StreamBench};
 
 const RUN_ROWS: usize = 10_000;
 
@@ -45,32 +45,26 @@ fn module(name: &str) -> verif::manifest::ModuleInfo {
     manifest::load().modules.into_iter().find(|m| m.module == name).unwrap_or_else(|| panic!("{name} not in the manifest"))
 }
 
-/// `soak_rows()` rows in runs of RUN_ROWS, run `r` with seed `seed0 + r`.
-fn soak(module: &str, seed0: u64, run: impl Fn(u64, Phases) -> Stats) {
+/// `soak_rows()` rows in runs of RUN_ROWS (the directed rows, then random ones),
+/// run `r` with seed `seed0 + r`.
+fn soak(e: &impl StreamBench, seed0: u64) {
     let t = Instant::now();
     let mut total = Stats::default();
     for r in 0..soak_rows().div_ceil(RUN_ROWS) {
-        total += run(seed0 + r as u64, Phases::new(PHASE_MEANS[r % PHASE_MEANS.len()]));
+        let seed = seed0 + r as u64;
+        let mut cs = e.cases(&mut StdRng::seed_from_u64(seed), RUN_ROWS);
+        cs.truncate(RUN_ROWS);
+        total += e.run(&cs, Phases::new(PHASE_MEANS[r % PHASE_MEANS.len()]), seed);
     }
-    report(module, &total, t);
+    report(e.module(), &total, t);
 }
 
 fn soak_hccs(name: &str) {
-    let e = hccs::Engine::from_module(&module(name));
-    soak(name, 50_000, |seed, phases| {
-        let mut cs = hccs::cases(&e, &mut StdRng::seed_from_u64(seed), RUN_ROWS);
-        cs.truncate(RUN_ROWS);
-        e.run(&cs, phases, seed)
-    });
+    soak(&hccs::Engine::from_module(&module(name)), 50_000);
 }
 
 fn soak_baps(name: &str) {
-    let e = baps::Engine::from_module(&module(name));
-    soak(name, 60_000, |seed, phases| {
-        let mut cs = baps::cases(&e, &mut StdRng::seed_from_u64(seed), RUN_ROWS);
-        cs.truncate(RUN_ROWS);
-        e.run(&cs, phases, seed)
-    });
+    soak(&baps::Engine::from_module(&module(name)), 60_000);
 }
 
 #[test]

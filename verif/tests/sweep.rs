@@ -12,7 +12,7 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 use verif::manifest::{self, ModuleInfo};
 use verif::stream::{self, Phases, FULL_SPEED};
-use verif::tb::{baps, hccs, units};
+use verif::tb::{baps, hccs, units, StreamBench};
 
 /// The kinds this file has a bench for.
 const KINDS: [&str; 5] = ["hif8_exp2", "fp32_to_hif8", "hccs_softmax", "lut_softmax", "baps_softmax"];
@@ -84,30 +84,28 @@ fn sweep_hif8_units_bit_exact() {
     }
 }
 
-#[test]
-fn sweep_hccs_engines_bit_exact() {
-    let Some(mods) = sweep(&["hccs_softmax", "lut_softmax"]) else { return };
-    for (m, e) in mods.iter().zip(hccs::engines(&mods)) {
+/// Per engine: the directed and random rows at full speed and under random
+/// phases, resets mid-stream, and the manifest's latency.
+fn sweep_engines<E: StreamBench>(mods: &[ModuleInfo], engines: Vec<E>) {
+    for (m, e) in mods.iter().zip(engines) {
         let seed = seed_of(m);
-        let cs = hccs::cases(&e, &mut StdRng::seed_from_u64(seed), random_rows());
+        let cs = e.cases(&mut StdRng::seed_from_u64(seed), random_rows());
         let a = e.run(&cs, FULL_SPEED, seed);
         let b = e.run(&cs, Phases::new(40), seed + 1);
         e.reset_rounds(4, 10, seed + 2);
-        assert_eq!(stream::one_beat_latency(&m.module, &[("s_b", 1000)]), m.latency as u64, "{}: latency vs manifest", m.module);
+        assert_eq!(stream::one_beat_latency(&m.module, &e.latency_side()), m.latency as u64, "{}: latency vs manifest", m.module);
         eprintln!("sweep: {} {}: {} rows bit-exact twice ({} + {} cycles, {} stalls)", m.module, m.params, cs.len(), a.cycles, b.cycles, b.stalls);
     }
 }
 
 #[test]
+fn sweep_hccs_engines_bit_exact() {
+    let Some(mods) = sweep(&["hccs_softmax", "lut_softmax"]) else { return };
+    sweep_engines(&mods, hccs::engines(&mods));
+}
+
+#[test]
 fn sweep_baps_engines_bit_exact() {
     let Some(mods) = sweep(&["baps_softmax"]) else { return };
-    for (m, e) in mods.iter().zip(baps::engines(&mods)) {
-        let seed = seed_of(m);
-        let cs = baps::cases(&e, &mut StdRng::seed_from_u64(seed), random_rows());
-        let a = e.run(&cs, FULL_SPEED, seed);
-        let b = e.run(&cs, Phases::new(40), seed + 1);
-        e.reset_rounds(4, 10, seed + 2);
-        assert_eq!(stream::one_beat_latency(&m.module, &[]), m.latency as u64, "{}: latency vs manifest", m.module);
-        eprintln!("sweep: {} {}: {} rows bit-exact twice ({} + {} cycles, {} stalls)", m.module, m.params, cs.len(), a.cycles, b.cycles, b.stalls);
-    }
+    sweep_engines(&mods, baps::engines(&mods));
 }

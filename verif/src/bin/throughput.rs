@@ -11,7 +11,7 @@ use clap::Parser;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use verif::manifest;
-use verif::tb::{baps, hccs};
+use verif::tb::{baps, hccs, StreamBench};
 
 #[derive(Parser)]
 struct Args {
@@ -22,27 +22,26 @@ struct Args {
     rows: usize,
 }
 
+/// Elements per cycle per lane of one engine on rows of 1, 8 and 64 beats.
+fn rates(e: &impl StreamBench, rows: usize) -> serde_json::Map<String, serde_json::Value> {
+    let mut rates = serde_json::Map::new();
+    for beats in [1usize, 8, 64] {
+        let (n, rate) = e.throughput(beats, rows, &mut StdRng::seed_from_u64(beats as u64));
+        eprintln!("{}: {rows} rows of {n} ({beats} beats): {rate:.3} elements/cycle/lane", e.module());
+        rates.insert(format!("{beats}"), serde_json::json!({ "elements": n, "rate": rate }));
+    }
+    rates
+}
+
 fn main() -> Result<()> {
     let args = Args::parse();
     let mut out = Vec::new();
     for m in manifest::load().modules {
-        let measure: Box<dyn Fn(usize, &mut StdRng) -> (usize, f64)> = match m.kind.as_str() {
-            "hccs_softmax" | "hccs_softmax_heads" | "lut_softmax" => {
-                let e = hccs::Engine::from_module(&m);
-                Box::new(move |beats, rng| e.throughput(beats, args.rows, rng))
-            }
-            "baps_softmax" => {
-                let e = baps::Engine::from_module(&m);
-                Box::new(move |beats, rng| e.throughput(beats, args.rows, rng))
-            }
+        let rates = match m.kind.as_str() {
+            "hccs_softmax" | "hccs_softmax_heads" | "lut_softmax" => rates(&hccs::Engine::from_module(&m), args.rows),
+            "baps_softmax" => rates(&baps::Engine::from_module(&m), args.rows),
             _ => continue,
         };
-        let mut rates = serde_json::Map::new();
-        for beats in [1usize, 8, 64] {
-            let (n, rate) = measure(beats, &mut StdRng::seed_from_u64(beats as u64));
-            eprintln!("{}: {} rows of {n} ({beats} beats): {rate:.3} elements/cycle/lane", m.module, args.rows);
-            rates.insert(format!("{beats}"), serde_json::json!({ "elements": n, "rate": rate }));
-        }
         out.push(serde_json::json!({ "module": m.module, "lanes": m.params["lanes"], "beats": rates }));
     }
     let doc = serde_json::json!({
