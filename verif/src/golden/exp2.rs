@@ -44,17 +44,21 @@ const FRAC: u32 = 22;
 /// Enclosures of 2^(2^-j) scaled by 2^P, for j = 0..=FRAC (index j).
 fn root_chain() -> &'static [(BigUint, BigUint)] {
     static CHAIN: OnceLock<Vec<(BigUint, BigUint)>> = OnceLock::new();
-    CHAIN.get_or_init(|| {
-        let two = BigUint::from(2u32) << P;
-        let mut v = vec![(two.clone(), two)];
-        for j in 1..=FRAC as usize {
-            let (lo, hi) = &v[j - 1];
-            let lo = (lo << P).sqrt();
-            let hi = ceil_sqrt(&(hi << P));
-            v.push((lo, hi));
-        }
-        v
-    })
+    CHAIN.get_or_init(|| root_chain_at(P, FRAC as usize))
+}
+
+/// Enclosures [lo, hi] * 2^-p of 2^(2^-j), j = 0..=n, by repeated square roots
+/// rounded outward (also the float-input golden's, at its own precision).
+pub(crate) fn root_chain_at(p: usize, n: usize) -> Vec<(BigUint, BigUint)> {
+    let two = BigUint::from(2u32) << p;
+    let mut v = vec![(two.clone(), two)];
+    for j in 1..=n {
+        let (lo, hi) = &v[j - 1];
+        let lo = (lo << p).sqrt();
+        let hi = ceil_sqrt(&(hi << p));
+        v.push((lo, hi));
+    }
+    v
 }
 
 fn ceil_sqrt(n: &BigUint) -> BigUint {

@@ -42,16 +42,7 @@ const M64: u128 = u64::MAX as u128;
 
 /// Enclosures [lo, hi] * 2^-p of c_j = 2^(2^-j), j = 0..=64.
 fn root_chain(p: usize) -> Vec<(BigUint, BigUint)> {
-    let two = BigUint::from(2u32) << p;
-    let mut v = vec![(two.clone(), two)];
-    for j in 1..=64 {
-        let (lo, hi) = &v[j - 1];
-        let lo = (lo << p).sqrt();
-        let s = (hi << p).sqrt();
-        let hi = if &s * &s == (hi << p) { s } else { s + 1u32 };
-        v.push((lo, hi));
-    }
-    v
+    super::exp2::root_chain_at(p, 64)
 }
 
 /// lo * c and hi * c, rounded outward, at p fraction bits.
