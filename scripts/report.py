@@ -15,6 +15,8 @@ import re
 import subprocess
 import sys
 
+from synth import fmt  # a number formatted, or a word for None
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RES = os.path.join(ROOT, "results")
 
@@ -110,10 +112,6 @@ def versions(synth, fpga):
     return v
 
 
-def f(v, spec=".0f", none="n/a"):
-    return none if v is None else format(v, spec)
-
-
 def main():
     synth = load("synth.json")
     if not synth:
@@ -161,11 +159,11 @@ def main():
         r = a / t
         ok = r <= 0.6 and (fmax("hif8_exp2") or 0) >= (fmax("exp2_table256") or 0)
         target("HiF8 EXP2 (FP16 out) <= 0.6x the plain 256-entry table (sky130), at >= its fmax",
-               f"{r:.2f}x ({a:.0f} / {t:.0f} um^2; {f(fmax('hif8_exp2'))} vs {f(fmax('exp2_table256'))} MHz)",
+               f"{r:.2f}x ({a:.0f} / {t:.0f} um^2; {fmt(fmax('hif8_exp2'))} vs {fmt(fmax('exp2_table256'))} MHz)",
                "0.6x", ok,
                "the plain table has no shift input; hif8_exp2 adds the 8-bit shift to the exponent and rounds "
                "to normal or subnormal FP16 after it, which a table cannot do. Against the same function as a "
-               f"table (hif8_exp2_table: {f(area('hif8_exp2_table'))} um^2) the decomposed unit is "
+               f"table (hif8_exp2_table: {fmt(area('hif8_exp2_table'))} um^2) the decomposed unit is "
                f"{a / area('hif8_exp2_table'):.2f}x." if area("hif8_exp2_table") else "")
     for base in ["exp2_fp16", "exp2_bf16", "exp2_fp32"]:
         b = area(base)
@@ -189,7 +187,7 @@ def main():
         fm = ecp5(name, "fmax_mhz")
         seeds = ecp5(name, "fmax_seeds_mhz")
         target(f"ECP5 fmax >= 200 MHz: {name}",
-               f"{f(fm, '.1f')} MHz (median of {len(seeds) if seeds else 0} seeds)" if fm else
+               f"{fmt(fm, '.1f')} MHz (median of {len(seeds) if seeds else 0} seeds)" if fm else
                (ecp5(name, "error") or "not run"), "200 MHz", (fm or 0) >= 200, "")
 
     doc = {"versions": versions(synth, fpga), "clock_ns": synth["clock_ns"],
@@ -237,13 +235,13 @@ def main():
         e, i = m["ecp5"] or {}, m["ice40"] or {}
         ecp = f"{e['luts']} / {e['ffs']} / {e['dsps']}" if "luts" in e else "-"
         ice = f"{i['luts']} / {i['ffs']}" if "luts" in i else "-"
-        efm = f(e.get("fmax_mhz"), ".1f", e.get("note") or ("error" if "error" in e else "-"))
-        ifm = f(i.get("fmax_mhz"), ".1f", i.get("note") or ("error" if "error" in i else "-"))
+        efm = fmt(e.get("fmax_mhz"), ".1f", e.get("note") or ("error" if "error" in e else "-"))
+        ifm = fmt(i.get("fmax_mhz"), ".1f", i.get("note") or ("error" if "error" in i else "-"))
         th = m["throughput"]
         tps = f"{th['8']['rate']:.3f} / {th['64']['rate']:.3f}" if th else "-" if "max_len" in m["params"] else "1 / cycle"
-        L.append(f"| `{m['module']}` | {m['role']} | {m['latency']} | {f(m['sky130_um2'], '.0f', 'not finished')} | "
-                 f"{f(m['logic_um2'], '.0f', 'not finished')} | "
-                 f"{m['memory_bits']} | {f(m['fmax_mhz'])} | {ecp} | {efm} | {ice} | {ifm} | {tps} |")
+        L.append(f"| `{m['module']}` | {m['role']} | {m['latency']} | {fmt(m['sky130_um2'], '.0f', 'not finished')} | "
+                 f"{fmt(m['logic_um2'], '.0f', 'not finished')} | "
+                 f"{m['memory_bits']} | {fmt(m['fmax_mhz'])} | {ecp} | {efm} | {ice} | {ifm} | {tps} |")
     if lanes:
         L += ["", "## Area per lane", "",
               "Logic area (sky130, row buffers excluded) against LANES, least-squares line: what one more lane costs "

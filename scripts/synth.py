@@ -151,8 +151,8 @@ def synth(mod, lib, period_ps, gen=GEN, sky130_timeout=SKY130_TIMEOUT):
     return row
 
 
-def fmt(v, spec):
-    return "n/a" if v is None else format(v, spec)
+def fmt(v, spec=".0f", none="n/a"):
+    return none if v is None else format(v, spec)
 
 
 def main():
