@@ -4,6 +4,7 @@
 //! is the default IP set of spec/interfaces.md.
 
 pub mod baps;
+pub mod blocks;
 pub mod defaults;
 pub mod emit;
 pub mod exp2;
@@ -12,6 +13,7 @@ pub mod formats;
 pub mod fp32_to_hif8;
 pub mod hccs;
 pub mod hif8;
+pub mod ir;
 pub mod qor;
 pub mod stream;
 pub mod sweep;
