@@ -11,10 +11,10 @@
 //! definition in `cpp/vlshim_common.cpp`, compiled once with the runtime.
 //! Changing the shape of this code means bumping [`crate::cache::SHIM_ABI`].
 //!
-//! A model's sources are compiled as a few big translation units (each
-//! `#include`s several generated files) rather than one object per file:
-//! fewer compiler start-ups and better inlining; bigger models are split at
-//! [`TU_BUDGET`] bytes so that the parallel compile still has work to share.
+//! A model's generated sources and its shim are compiled as one or a few
+//! translation units, each `#include`-ing several of them in classes.mk order
+//! (fewer compiler runs than one per file); a model is split into units of
+//! about [`TU_BUDGET`] source bytes, the shim going into the last one.
 //! Everything here is text generation, pure.
 
 use crate::manifest::{Dir, ModSpec};

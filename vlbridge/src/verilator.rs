@@ -144,7 +144,7 @@ pub fn storage_kind(width: u32) -> &'static str {
     }
 }
 
-/// `VL_IN8(&clk,0,0);`, `VL_OUTW(&m_data,127,0,4);`, ... from V<module>.h.
+/// `VL_IN8(&clk,0,0);`, `VL_OUTW(&m_data,127,0,4);`, ... from `V<module>.h`.
 pub fn parse_header_ports(text: &str) -> BTreeMap<String, HdrPort> {
     let mut ports = BTreeMap::new();
     for line in text.lines() {
@@ -184,7 +184,7 @@ pub fn parse_header_ports(text: &str) -> BTreeMap<String, HdrPort> {
     ports
 }
 
-/// `VAR += \` lists from V<module>_classes.mk.
+/// `VAR += \` lists from `V<module>_classes.mk`.
 pub fn parse_classes_mk(text: &str) -> BTreeMap<String, Vec<String>> {
     let mut lists: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut cur: Option<String> = None;
