@@ -1,5 +1,5 @@
 //! Verilator co-simulation bridge: a safe wrapper over every verilated module
-//! listed in `generated/manifest.json` (see `verif/build.rs`).
+//! listed in `generated/manifest.json` (built by `verif/build.rs`: the `vlbridge` crate).
 //!
 //! Each [`Model`] owns its own `VerilatedContext`, so models are independent and
 //! can run in parallel threads (a `Model` is `Send`; move it into the thread).

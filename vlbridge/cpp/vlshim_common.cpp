@@ -1,4 +1,4 @@
-// Compiled once, with the Verilator runtime (see verif/build.rs).
+// Compiled once, with the Verilator runtime (see vlbridge/src/driver.rs).
 #include "vlshim.h"
 
 std::mutex& vlshim_global_mutex() {

@@ -1,5 +1,6 @@
-// Common part of the C ABI shims that verif/build.rs generates for every
-// verilated module (one VerilatedContext per model instance).
+// Common part of the C ABI shims that vlbridge (src/shim.rs, run by
+// verif/build.rs) generates for every verilated module (one VerilatedContext
+// per model instance).
 // Every generated shim includes this header; vlshim_common.cpp holds the
 // one definition shared by all modules.
 #pragma once
