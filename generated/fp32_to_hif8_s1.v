@@ -24,18 +24,18 @@ module fp32_to_hif8_s1(clk,rst,in_valid,in_f,in_sat,out_valid,out_h);
     wire  [17:0] round_mid;
     reg  [17:0] pack_mid;
     wire  [7:0] pack_h;
+    reg  mid_q_clk;
+    reg  mid_q_rst;
+    reg  mid_q_in_valid;
     reg  [17:0] mid_q_d;
+    wire  mid_q_out_valid;
     wire  [17:0] mid_q_q;
-    reg  mid_q_clock;
-    reg  valid_q_d;
-    wire  valid_q_q;
-    reg  valid_q_clock;
-    reg  [7:0] h_q_d;
-    wire  [7:0] h_q_q;
-    reg  h_q_clock;
-    reg  out_valid_q_d;
-    wire  out_valid_q_q;
-    reg  out_valid_q_clock;
+    reg  out_q_clk;
+    reg  out_q_rst;
+    reg  out_q_in_valid;
+    reg  [7:0] out_q_d;
+    wire  out_q_out_valid;
+    wire  [7:0] out_q_q;
     
     // Sub module instances
     fp32_to_hif8_s1_round round(
@@ -48,111 +48,90 @@ module fp32_to_hif8_s1(clk,rst,in_valid,in_f,in_sat,out_valid,out_h);
         .h(pack_h)
     );
     fp32_to_hif8_s1_mid_q mid_q(
+        .clk(mid_q_clk),
+        .rst(mid_q_rst),
+        .in_valid(mid_q_in_valid),
         .d(mid_q_d),
-        .q(mid_q_q),
-        .clock(mid_q_clock)
+        .out_valid(mid_q_out_valid),
+        .q(mid_q_q)
     );
-    fp32_to_hif8_s1_valid_q valid_q(
-        .d(valid_q_d),
-        .q(valid_q_q),
-        .clock(valid_q_clock)
-    );
-    fp32_to_hif8_s1_h_q h_q(
-        .d(h_q_d),
-        .q(h_q_q),
-        .clock(h_q_clock)
-    );
-    fp32_to_hif8_s1_out_valid_q out_valid_q(
-        .d(out_valid_q_d),
-        .q(out_valid_q_q),
-        .clock(out_valid_q_clock)
+    fp32_to_hif8_s1_out_q out_q(
+        .clk(out_q_clk),
+        .rst(out_q_rst),
+        .in_valid(out_q_in_valid),
+        .d(out_q_d),
+        .out_valid(out_q_out_valid),
+        .q(out_q_q)
     );
     
     // Update code
     always @(*) begin
-        mid_q_clock = clk;
-        valid_q_clock = clk;
-        h_q_clock = clk;
-        out_valid_q_clock = clk;
-        mid_q_d = mid_q_q;
-        valid_q_d = valid_q_q;
-        h_q_d = h_q_q;
-        out_valid_q_d = out_valid_q_q;
+        mid_q_clk = clk;
+        mid_q_rst = rst;
+        out_q_clk = clk;
+        out_q_rst = rst;
         round_f = in_f;
         round_sat = in_sat;
         mid_q_d = round_mid;
-        valid_q_d = in_valid & ~rst;
+        mid_q_in_valid = in_valid;
         if (mid_reg) begin
             pack_mid = mid_q_q;
-            out_valid_q_d = valid_q_q & ~rst;
+            out_q_in_valid = mid_q_out_valid;
         end
         else begin
             pack_mid = round_mid;
-            out_valid_q_d = in_valid & ~rst;
+            out_q_in_valid = in_valid;
         end
-        h_q_d = pack_h;
-        out_h = h_q_q;
-        out_valid = out_valid_q_q;
+        out_q_d = pack_h;
+        out_h = out_q_q;
+        out_valid = out_q_out_valid;
     end
     
 endmodule // fp32_to_hif8_s1
 
 
-module fp32_to_hif8_s1_h_q(d,q,clock);
+module fp32_to_hif8_s1_mid_q(clk,rst,in_valid,d,out_valid,q);
     
     // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // fp32_to_hif8_s1_h_q
-
-
-module fp32_to_hif8_s1_mid_q(d,q,clock);
-    
-    // Module arguments
+    input wire  clk;
+    input wire  rst;
+    input wire  in_valid;
     input wire  [17:0] d;
+    output reg  out_valid;
     output reg  [17:0] q;
-    input wire  clock;
     
     // Update code (custom)
-    initial begin
-       q = 18'h0;
+    reg valid_q;
+    reg [17:0] data_q;
+    always @(*) out_valid = valid_q;
+    always @(*) q = data_q;
+    always @(posedge clk) begin
+        valid_q <= in_valid & ~rst;
+        data_q <= d;
     end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
 endmodule // fp32_to_hif8_s1_mid_q
 
 
-module fp32_to_hif8_s1_out_valid_q(d,q,clock);
+module fp32_to_hif8_s1_out_q(clk,rst,in_valid,d,out_valid,q);
     
     // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
+    input wire  clk;
+    input wire  rst;
+    input wire  in_valid;
+    input wire  [7:0] d;
+    output reg  out_valid;
+    output reg  [7:0] q;
     
     // Update code (custom)
-    initial begin
-       q = 1'h0;
+    reg valid_q;
+    reg [7:0] data_q;
+    always @(*) out_valid = valid_q;
+    always @(*) q = data_q;
+    always @(posedge clk) begin
+        valid_q <= in_valid & ~rst;
+        data_q <= d;
     end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // fp32_to_hif8_s1_out_valid_q
+endmodule // fp32_to_hif8_s1_out_q
 
 
 module fp32_to_hif8_s1_pack(mid,h);
@@ -168,15 +147,13 @@ module fp32_to_hif8_s1_pack(mid,h);
     wire esign = mid[7];
     wire [3:0] emag = mid[6:3];
     wire [2:0] man = mid[2:0];
-    // sign | dot | exponent field (sign, |E| minus its hidden one) | mantissa
-    always @(*) begin
-    if (special) h = scode;
-        else if (emag <= 4'h0) h = {neg, 4'b0001, man[2:0]};   // |E| in [0, 0]
-        else if (emag <= 4'h1) h = {neg, 3'b001, esign, man[2:0]};   // |E| in [1, 1]
-        else if (emag <= 4'h3) h = {neg, 2'b01, esign, emag[0:0], man[2:0]};   // |E| in [2, 3]
-        else if (emag <= 4'h7) h = {neg, 2'b10, esign, emag[1:0], man[1:0]};   // |E| in [4, 7]
-        else h = {neg, 2'b11, esign, emag[2:0], man[0:0]};   // |E| in [8, 15]
-    end
+    always @(*) h = 
+        special ? scode :
+        (emag <= 4'b0000) ? {neg, 4'b0001, man} :
+        (emag <= 4'b0001) ? {neg, 3'b001, esign, man} :
+        (emag <= 4'b0011) ? {neg, 2'b01, esign, emag[0], man} :
+        (emag <= 4'b0111) ? {neg, 2'b10, esign, emag[1:0], man[1:0]} :
+        {neg, 2'b11, esign, emag[2:0], man[0]};
 endmodule // fp32_to_hif8_s1_pack
 
 
@@ -191,67 +168,40 @@ module fp32_to_hif8_s1_round(f,sat,mid);
     wire neg = f[31];
     wire [7:0] ef = f[30:23];
     wire [22:0] mf = f[22:0];
-    wire is_nan = ef == 8'hff && mf != 23'd0;
-    wire is_inf = ef == 8'hff && mf == 23'd0;
-    // Unbiased exponent, 9-bit two's complement; magnitude for the dot table.
-    wire [8:0] e = {1'b0, ef} - 9'd127;
+    wire is_nan = (ef == 8'hff) & (mf != 23'h000000);
+    wire is_inf = (ef == 8'hff) & (mf == 23'h000000);
+    // Unbiased exponent, two's complement; magnitude for the dot table.
+    wire [8:0] e = {1'b0, ef} - 9'h07f;
     wire [8:0] e_abs = e[8] ? -e : e;
-    wire [1:0] r1 = {1'b0, mf[22:22]} + {1'h0, mf[21]};
-    wire [2:0] r2 = {1'b0, mf[22:21]} + {2'h0, mf[20]};
-    wire [3:0] r3 = {1'b0, mf[22:20]} + {3'h0, mf[19]};
-    reg [3:0] r_sel;   // {carry, mantissa} at the width |e| keeps
-    always @(*) begin
-        if (e_abs <= 9'h000) r_sel = r3;
-        else if (e_abs <= 9'h001) r_sel = r3;
-        else if (e_abs <= 9'h003) r_sel = r3;
-        else if (e_abs <= 9'h007) r_sel = {r2[2], 1'h0, r2[1:0]};
-        else if (e_abs <= 9'h00f) r_sel = {r1[1], 2'h0, r1[0:0]};
-        else r_sel = 4'd0;
-    end
+    wire [1:0] r1 = {1'b0, mf[22]} + {1'b0, mf[21]};
+    wire [2:0] r2 = {1'b0, mf[22:21]} + {2'b00, mf[20]};
+    wire [3:0] r3 = {1'b0, mf[22:20]} + {3'b000, mf[19]};
+    wire [3:0] r_sel = 
+        (e_abs <= 9'h000) ? r3 :
+        (e_abs <= 9'h001) ? r3 :
+        (e_abs <= 9'h003) ? r3 :
+        (e_abs <= 9'h007) ? {r2[2], 1'b0, r2[1:0]} :
+        (e_abs <= 9'h00f) ? {r1[1], 2'b00, r1[0]} :
+        4'b0000;
     wire carry = r_sel[3];
-    wire [8:0] e_r = e + {8'd0, carry};
-    wire [2:0] man = carry ? 3'd0 : r_sel[2:0];
-    wire [3:0] e_r_abs = e_r[8] ? 4'd0 - e_r[3:0] : e_r[3:0];   // |E| <= 15 when normal
+    wire [8:0] e_r = e + {8'h00, carry};
+    wire [2:0] man = carry ? 3'b000 : r_sel[2:0];
+    // |E| <= 15 when normal
+    wire [3:0] e_r_abs = e_r[8] ? (4'b0000 - e_r[3:0]) : e_r[3:0];
     // Overflow: past E = 15, or E = 15 with mantissa 1 (the Inf slot, 1.5 * 2^15).
-    wire ovf = !e[8] && (e_r > 9'h00f || (e_r == 9'h00f && man[0]));
-    // Denormals 2^(M-23): E in [-23, -16]; [1.5*2^E, 2^(E+1)) rounds up,
-    // and [2^-23, 2^-22) rounds up to the smallest denormal.
-    wire denorm = e[8] && e_abs > 9'h00f && e_abs <= 9'h017;
-    wire [8:0] e_d = (e_abs == 9'h017) ? e + 9'd1 : e + {8'd0, mf[22]};
-    wire [2:0] dm = e_d[2:0] + 3'h7;   // M = E + 23, modulo 8
-    reg special;
-    reg [7:0] scode;
-    always @(*) begin
-    special = 1'b1;
-    if (is_nan) scode = 8'h80;
-    else if (is_inf || ovf) scode = {neg, sat ? 7'h6e : 7'h6f};
-    else if (denorm && e_d == 9'h1f1) scode = {neg, 7'h7e};
-    else if (denorm) scode = {neg, 4'b0000, dm[2:0]};
-    else if (e[8] && e_abs > 9'h017) scode = 8'h00;   // below 2^-23: zero, unsigned
-    else begin
-    special = 1'b0;
-    scode = 8'h00;
-    end
-    end
-    always @(*) mid = {special, scode, neg, e_r[8], e_r_abs, man};
+    wire ovf = ~e[8] & ((e_r > 9'h00f) | ((e_r == 9'h00f) & man[0]));
+    // Denormals 2^(M-23): E in [-23, -16]; [1.5*2^E, 2^(E+1)) rounds up, and [2^-23, 2^-22) rounds up to the smallest denormal.
+    wire denorm = (e[8] & (e_abs > 9'h00f)) & (e_abs <= 9'h017);
+    wire [8:0] e_d = (e_abs == 9'h017) ? (e + 9'h001) : (e + {8'h00, mf[22]});
+    // M = E + 23, modulo 8
+    wire [2:0] dm = e_d[2:0] + 3'b111;
+    wire [8:0] special_code = 
+        is_nan ? {1'b1, 8'h80} :
+        (is_inf | ovf) ? {1'b1, {neg, sat ? 7'h6e : 7'h6f}} :
+        (denorm & (e_d == 9'h1f1)) ? {1'b1, {neg, 7'h7e}} :
+        denorm ? {1'b1, {neg, 4'b0000, dm}} :
+        (e[8] & (e_abs > 9'h017)) ? {1'b1, 8'h00} :
+        9'h000;
+    always @(*) mid = {special_code, neg, e_r[8], e_r_abs, man};
 endmodule // fp32_to_hif8_s1_round
-
-
-module fp32_to_hif8_s1_valid_q(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // fp32_to_hif8_s1_valid_q
 /* verilator lint_on DECLFILENAME */

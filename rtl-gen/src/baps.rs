@@ -33,60 +33,32 @@
 //! FP16 or BF16 output (`out`), FP16 EXP2 and C = 0 are generated; BLOCK/LANES
 //! must be a power of two.
 
-use crate::emit::{emit, Module};
+use crate::emit::{emit, Module, Params};
 use crate::exp2::{decomposed_lookup, round_verilog, term_width};
 use crate::formats::FP16;
 use crate::fp32_to_hif8::{pack_body, round_body};
 use crate::hccs::clog2;
 use crate::vtext::lit;
 use rust_hdl::prelude::*;
-use serde::Serialize;
 
-#[derive(Clone, Copy, Debug, Serialize)]
-pub struct BapsConfig {
-    pub lanes: u32,
-    pub block: u32,
-    pub max_len: u32,
-    /// Output format: "fp16" or "bf16" (RNE with subnormals either way).
-    pub out: &'static str,
-    /// EXP2 output format: only "fp16" is generated.
-    pub exp_format: &'static str,
-    /// C (block maximum offset): only 0 is generated.
-    pub max_offset: u32,
-}
+/// The configuration is typed once in `ipconfig`.
+pub use ipconfig::{BapsConfig, BapsOut};
 
-pub const BAPS_DEFAULT: BapsConfig =
-    BapsConfig { lanes: 4, block: 32, max_len: 256, out: "fp16", exp_format: "fp16", max_offset: 0 };
+pub const BAPS_DEFAULT: BapsConfig = BapsConfig::DEFAULT;
 
 /// Quotient bits of the reciprocal divider retired per cycle, and steps.
 const DIV_BITS: u32 = 13;
 const DIV_STEPS: u32 = 2;
 
-impl BapsConfig {
-    pub fn validate(&self) -> anyhow::Result<()> {
-        anyhow::ensure!((1..=16).contains(&self.lanes), "baps: LANES must be 1..16, got {}", self.lanes);
-        anyhow::ensure!(
-            self.block >= self.lanes && self.block % self.lanes == 0 && (self.block / self.lanes).is_power_of_two(),
-            "baps: BLOCK must be LANES times a power of two, got BLOCK = {} LANES = {}",
-            self.block,
-            self.lanes
-        );
-        anyhow::ensure!(
-            self.max_len >= self.lanes && self.max_len % self.lanes == 0 && self.max_len <= 65536,
-            "baps: MAX_LEN must be a multiple of LANES in [LANES, 65536], got {}",
-            self.max_len
-        );
-        anyhow::ensure!(
-            self.out == "fp16" || self.out == "bf16",
-            "baps: only FP16 and BF16 output are implemented (asked for {})",
-            self.out
-        );
-        anyhow::ensure!(self.exp_format == "fp16", "baps: only the FP16 EXP2 is implemented (asked for {})", self.exp_format);
-        anyhow::ensure!(self.max_offset == 0, "baps: only C = 0 is implemented (asked for {})", self.max_offset);
-        Ok(())
-    }
+/// The engine's timing, derived from its configuration (the generator's
+/// business, so not a method of `ipconfig::BapsConfig`).
+pub trait BapsSizing {
+    fn latency(&self) -> u32;
+}
+
+impl BapsSizing for BapsConfig {
     /// Cycles from a 1-beat row's beat taken to its output beat valid (no stalls).
-    pub fn latency(&self) -> u32 {
+    fn latency(&self) -> u32 {
         // ingest 1 (the 1-beat block is complete), quantise + sum issue + 3 stages,
         // recip load + steps, output issue + 2, FIFO.
         1 + 3 + 1 + DIV_STEPS + 1 + 3
@@ -95,7 +67,8 @@ impl BapsConfig {
 
 /// (exponent bits, mantissa bits) of the output format.
 fn out_format(c: &BapsConfig) -> (u32, u32) {
-    if c.out == "bf16" { (8, 7) } else { (5, 10) }
+    let f = c.out_format.format();
+    (f.exp_bits, f.man_bits)
 }
 
 /// Verilog functions of the datapath (FP32 helpers, quantiser front end); the
@@ -768,7 +741,7 @@ impl<const DW: usize, const KW: usize, const OW: usize> BapsSoftmax<DW, KW, OW> 
 macro_rules! dispatch {
     ($cfg:expr, $name:expr, $params:expr, $lat:expr, $desc:expr, $( $l:literal ),* ) => {
         match $cfg.lanes {
-            $( $l => emit(&mut BapsSoftmax::<{ 32 * $l }, $l, { 16 * $l }>::new($cfg, $name), $name, "baps_softmax", $params, $lat, $desc), )*
+            $( $l => emit(&mut BapsSoftmax::<{ 32 * $l }, $l, { 16 * $l }>::new($cfg, $name), $name, $params, $lat, $desc), )*
             _ => unreachable!("validated"),
         }
     };
@@ -776,13 +749,13 @@ macro_rules! dispatch {
 
 pub fn generate(name: &str, cfg: &BapsConfig) -> anyhow::Result<Module> {
     cfg.validate()?;
-    let params = serde_json::to_value(cfg)?;
+    let params = Params::BapsSoftmax(*cfg);
     let desc = format!(
         "BAPS softmax of FP32 base-2 scores (block-aware HiF8 rescaling, FP16 EXP2), {} lanes, BLOCK {}, rows up to {}, {} out; latency is for a 1-beat row",
         cfg.lanes,
         cfg.block,
         cfg.max_len,
-        cfg.out.to_uppercase()
+        cfg.out_format.name().to_uppercase()
     );
     let cfg = *cfg;
     let mut m = dispatch!(cfg, name, params, cfg.latency(), &desc, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16)?;
@@ -798,8 +771,7 @@ mod tests {
     #[test]
     fn bad_parameters_are_refused() {
         assert!(BAPS_DEFAULT.validate().is_ok());
-        assert!(BapsConfig { out: "bf16", ..BAPS_DEFAULT }.validate().is_ok());
-        assert!(BapsConfig { out: "hif8", ..BAPS_DEFAULT }.validate().is_err());
+        assert!(BapsConfig { out_format: BapsOut::Bf16, ..BAPS_DEFAULT }.validate().is_ok());
         assert!(BapsConfig { block: 24, ..BAPS_DEFAULT }.validate().is_err());
         assert!(BapsConfig { max_offset: 2, ..BAPS_DEFAULT }.validate().is_err());
         assert!(BapsConfig { max_len: 250, ..BAPS_DEFAULT }.validate().is_err());

@@ -2,9 +2,10 @@
 //! `make rtl` generates so co-simulation covers every architecture and format,
 //! and the manifest that describes them.
 
-use crate::baps::{self, BapsConfig, BAPS_DEFAULT};
+use crate::baps::{self, BapsConfig, BapsOut, BAPS_DEFAULT};
 use crate::emit::Module;
-use crate::exp2::{self, Exp2Arch, Exp2Config};
+use ipconfig::Manifest;
+use crate::exp2::{self, Exp2Arch, Exp2Config, Exp2TableConfig};
 use crate::exp2_float::{self, Exp2FloatConfig};
 use crate::formats::{BF16, FP16, FP32};
 use crate::fp32_to_hif8::{self, Fp32ToHif8Config};
@@ -12,7 +13,7 @@ use crate::hccs::{self, HccsConfig, HeadTable, Recip, Score};
 use anyhow::{Context, Result};
 use std::path::Path;
 
-pub const HCCS_DEFAULT: HccsConfig = HccsConfig { lanes: 4, max_len: 256, out_bits: 8, r: 15, recip: Recip::Div, score: Score::Hccs };
+pub const HCCS_DEFAULT: HccsConfig = HccsConfig::DEFAULT;
 
 pub fn default_set() -> Result<Vec<Module>> {
     let exp2 = |name: &str, arch, out_format, stages| exp2::generate(name, &Exp2Config { arch, out_format, stages });
@@ -25,7 +26,7 @@ pub fn default_set() -> Result<Vec<Module>> {
         // Five stages, registers inside the rounding: for FPGA clock rates.
         exp2("hif8_exp2_s5", Exp2Arch::Table, FP16, 5)?,
         // Baseline for synthesis: 2^x from one plain 256-entry table, no shift.
-        exp2::generate_plain_table("exp2_table256", FP16, 2)?,
+        exp2::generate_plain_table("exp2_table256", &Exp2TableConfig { out_format: FP16, stages: 2 })?,
         // Baselines for synthesis: correctly rounded FP16 2^x of a 16- or 32-bit float
         // x (table + polynomial + multiplier), what an 8-bit HiF8 input saves.
         exp2_float::generate("exp2_fp16", &Exp2FloatConfig::default_for(FP16)?)?,
@@ -45,16 +46,13 @@ pub fn default_set() -> Result<Vec<Module>> {
         hccs::generate("lut_softmax", &HccsConfig { score: Score::ExpLut { scale: 16.0 }, ..HCCS_DEFAULT }, None)?,
         baps::generate("baps_softmax", &BAPS_DEFAULT)?,
         // BF16 output instead of FP16, co-simulated like the default.
-        baps::generate("baps_softmax_bf16", &BapsConfig { out: "bf16", ..BAPS_DEFAULT })?,
+        baps::generate("baps_softmax_bf16", &BapsConfig { out_format: BapsOut::Bf16, ..BAPS_DEFAULT })?,
     ])
 }
 
 pub fn manifest_json(modules: &[Module]) -> Result<String> {
-    let v = serde_json::json!({
-        "generator": format!("rtl-gen {}", env!("CARGO_PKG_VERSION")),
-        "modules": modules,
-    });
-    Ok(serde_json::to_string_pretty(&v)? + "\n")
+    let m = Manifest { generator: format!("rtl-gen {}", env!("CARGO_PKG_VERSION")), modules: modules.iter().map(Module::entry).collect() };
+    Ok(m.to_json()?)
 }
 
 /// Writes every module and the manifest into `dir`. Files are written to a

@@ -2,28 +2,33 @@
 //! its private helpers renamed from rust-hdl's `top` / `top$child` to the
 //! interface name and `<name>_child`, with a header saying what it is.
 
+pub use ipconfig::manifest::{Dir, ModuleEntry, Params, Port};
 use rust_hdl::prelude::*;
-use serde::Serialize;
 use std::collections::HashSet;
 
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
-pub struct Port {
-    pub name: String,
-    pub dir: &'static str,
-    pub width: u32,
-}
-
 /// One generated module: its Verilog text and what the manifest says of it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct Module {
     pub module: String,
     pub file: String,
-    pub kind: &'static str,
-    pub params: serde_json::Value,
+    /// The kind and configuration of its generator.
+    pub params: Params,
     pub latency: u32,
     pub ports: Vec<Port>,
-    #[serde(skip)]
     pub verilog: String,
+}
+
+impl Module {
+    /// The module's entry of manifest.json.
+    pub fn entry(&self) -> ModuleEntry {
+        ModuleEntry {
+            module: self.module.clone(),
+            file: self.file.clone(),
+            latency: self.latency,
+            ports: self.ports.clone(),
+            params: self.params.clone(),
+        }
+    }
 }
 
 /// Helper modules share the IP's file so that one file is one drop-in IP; the
@@ -34,8 +39,7 @@ const FILE_WAIVER: &str = "// Helper modules of this IP live in its file (one fi
 pub fn emit<U: Block>(
     uut: &mut U,
     module: &str,
-    kind: &'static str,
-    params: serde_json::Value,
+    params: Params,
     latency: u32,
     description: &str,
 ) -> anyhow::Result<Module> {
@@ -48,7 +52,7 @@ pub fn emit<U: Block>(
         env!("CARGO_PKG_VERSION")
     );
     let verilog = format!("{header}{FILE_WAIVER}{}\n/* verilator lint_on DECLFILENAME */\n", body.trim());
-    Ok(Module { module: module.into(), file: format!("{module}.v"), kind, params, latency, ports, verilog })
+    Ok(Module { module: module.into(), file: format!("{module}.v"), params, latency, ports, verilog })
 }
 
 fn is_ident_char(c: char) -> bool {
@@ -128,7 +132,7 @@ fn top_ports(text: &str, module: &str) -> Vec<Port> {
                 .iter()
                 .find(|l| (l.starts_with("input ") || l.starts_with("output ")) && l.trim_end_matches(';').ends_with(&format!(" {name}")))
                 .unwrap_or_else(|| panic!("no declaration of port {name}"));
-            let dir = if decl.starts_with("input ") { "input" } else { "output" };
+            let dir = if decl.starts_with("input ") { Dir::Input } else { Dir::Output };
             let width = match (decl.find('['), decl.find(':')) {
                 (Some(a), Some(b)) => decl[a + 1..b].trim().parse::<u32>().unwrap() + 1,
                 _ => 1,

@@ -16,36 +16,16 @@
 //! an exact power of two computed from the fields; tiny |x| share one entry per
 //! sign; only the codes in between need a (narrower) table.
 
-use crate::emit::{emit, Module};
+use crate::emit::{emit, Module, Params};
 use crate::formats::FloatFormat;
 use crate::hif8::{decode, normal_fields, Hif8};
 use crate::vtext::{case_table, lit};
 use rust_hdl::prelude::*;
-use serde::Serialize;
 use std::f64::consts::LN_2;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Exp2Arch {
-    /// One 256-entry table indexed by the code.
-    Table,
-    /// Integer path for |x| >= 8, shared entries for tiny |x|, a table for the rest.
-    Decomposed,
-}
-
-#[derive(Clone, Copy, Debug, Serialize)]
-pub struct Exp2Config {
-    pub arch: Exp2Arch,
-    #[serde(serialize_with = "ser_format")]
-    pub out_format: FloatFormat,
-    /// Registers, = latency: 1: output only; 2: also after the lookup; 3..5:
-    /// also inside the rounding (see [`cuts`]), for FPGA clock rates.
-    pub stages: u32,
-}
-
-fn ser_format<S: serde::Serializer>(f: &FloatFormat, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(f.name)
-}
+/// The configurations (`Exp2Config` of `hif8_exp2`, `Exp2TableConfig` of
+/// `exp2_table256`) are typed once in `ipconfig`.
+pub use ipconfig::{Exp2Arch, Exp2Config, Exp2TableConfig};
 
 /// Class of the input, carried to the rounding stage.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -309,9 +289,10 @@ fn plain_table(fmt: &FloatFormat) -> String {
 }
 
 /// `exp2_table256`: the plain-table baseline, `stages` 1 (output register) or 2 (input too).
-pub fn generate_plain_table(name: &str, out_format: FloatFormat, stages: u32) -> anyhow::Result<Module> {
-    anyhow::ensure!((1..=2).contains(&stages), "exp2_table256: --stages must be 1 or 2, got {stages}");
-    let params = serde_json::json!({ "out_format": out_format.name, "stages": stages });
+pub fn generate_plain_table(name: &str, cfg: &Exp2TableConfig) -> anyhow::Result<Module> {
+    cfg.validate()?;
+    let Exp2TableConfig { out_format, stages } = *cfg;
+    let params = Params::Exp2Table256(*cfg);
     let desc = format!("baseline: y = {} of 2^x, x HiF8, from one 256-entry table (no shift)", out_format.name);
     macro_rules! build {
         ($ow:literal) => {{
@@ -329,7 +310,7 @@ pub fn generate_plain_table(name: &str, out_format: FloatFormat, stages: u32) ->
                 y_q: Default::default(),
                 out_valid_q: Default::default(),
             };
-            emit(&mut b, name, "exp2_table256", params, stages, &desc)
+            emit(&mut b, name, params, stages, &desc)
         }};
     }
     match out_format.width() {
@@ -674,17 +655,17 @@ impl<const TW: usize, const OW: usize, const B1: usize, const B2: usize, const B
 }
 
 pub fn generate(name: &str, cfg: &Exp2Config) -> anyhow::Result<Module> {
-    anyhow::ensure!((1..=5).contains(&cfg.stages), "hif8_exp2: --stages must be 1..5, got {}", cfg.stages);
-    let params = serde_json::to_value(cfg)?;
+    cfg.validate()?;
+    let params = Params::Hif8Exp2(*cfg);
     let desc = format!(
         "y = {} of 2^(x + shift), x HiF8, shift int8; round to nearest even ({:?} lookup)",
         cfg.out_format.name, cfg.arch
     );
     let latency = cfg.stages;
     match cfg.out_format.name {
-        "fp16" => emit(&mut Hif8Exp2::<24, 16, 38, 24, 20>::new(cfg), name, "hif8_exp2", params, latency, &desc),
-        "bf16" => emit(&mut Hif8Exp2::<21, 16, 35, 24, 20>::new(cfg), name, "hif8_exp2", params, latency, &desc),
-        "fp32" => emit(&mut Hif8Exp2::<37, 32, 51, 41, 36>::new(cfg), name, "hif8_exp2", params, latency, &desc),
+        "fp16" => emit(&mut Hif8Exp2::<24, 16, 38, 24, 20>::new(cfg), name, params, latency, &desc),
+        "bf16" => emit(&mut Hif8Exp2::<21, 16, 35, 24, 20>::new(cfg), name, params, latency, &desc),
+        "fp32" => emit(&mut Hif8Exp2::<37, 32, 51, 41, 36>::new(cfg), name, params, latency, &desc),
         other => anyhow::bail!("hif8_exp2: no output format {other}"),
     }
 }

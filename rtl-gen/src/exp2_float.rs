@@ -38,12 +38,11 @@
 //! Verilog bit for bit, is the design aid); the co-simulation against the independent
 //! golden model is the proof for the hardware.
 
-use crate::emit::{emit, Module};
+use crate::emit::{emit, Module, Params};
 use crate::exp2::{pack, round_verilog, term_width, Class, Term};
 use crate::formats::{FloatFormat, BF16, FP16, FP32};
 use crate::vtext::{case_table, lit};
 use rust_hdl::prelude::*;
-use serde::Serialize;
 
 /// The output format (the baselines match `hif8_exp2`'s default output).
 pub const OUT: FloatFormat = FP16;
@@ -86,31 +85,10 @@ pub fn profile(format: &FloatFormat) -> Option<&'static InputProfile> {
     PROFILES.iter().find(|p| p.format == *format)
 }
 
-#[derive(Clone, Copy, Debug, Serialize)]
-pub struct Exp2FloatConfig {
-    #[serde(serialize_with = "ser_format")]
-    pub in_format: FloatFormat,
-    #[serde(serialize_with = "ser_format")]
-    pub out_format: FloatFormat,
-    /// 1: output register only; 2: also a register between 2^x and the rounding.
-    pub stages: u32,
-    /// k: 2^f's table is indexed by the top k bits of f.
-    pub table_bits: u32,
-    /// d: degree of the polynomial for 2^b - 1.
-    pub degree: u32,
-}
-
-fn ser_format<S: serde::Serializer>(f: &FloatFormat, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(f.name)
-}
-
-impl Exp2FloatConfig {
-    /// The profile's shape for `in_format`, FP16 out, two stages.
-    pub fn default_for(in_format: FloatFormat) -> anyhow::Result<Self> {
-        let p = profile(&in_format).ok_or_else(|| anyhow::anyhow!("exp2_float: no input format {}", in_format.name))?;
-        Ok(Self { in_format, out_format: OUT, stages: 2, table_bits: p.table_bits, degree: p.degree })
-    }
-}
+/// The configuration is typed once in `ipconfig`; its default shapes
+/// (`Exp2FloatConfig::default_for`) are the table_bits and degree of
+/// [`PROFILES`] (checked by a test here).
+pub use ipconfig::Exp2FloatConfig;
 
 /// Fixed point with 126 fraction bits for the tables, the coefficients and the
 /// error measurements of the tests (design aids; the reference is in `verif`).
@@ -225,11 +203,9 @@ const TINY_NEG_TERM: Term = set(Class::Finite, -1, (1 << (OUT.man_bits + 1)) - 1
 
 impl Datapath {
     pub fn new(cfg: &Exp2FloatConfig) -> anyhow::Result<Self> {
+        cfg.validate()?;
         let p = profile(&cfg.in_format).ok_or_else(|| anyhow::anyhow!("exp2_float: no input format {}", cfg.in_format.name))?;
-        anyhow::ensure!(cfg.out_format == OUT, "exp2_float: only {} output, not {}", OUT.name, cfg.out_format.name);
         let f = (cfg.in_format.man_bits as i32 - TINY_EXP) as u32;
-        anyhow::ensure!((2..=12).contains(&cfg.table_bits), "exp2_float: --table-bits must be in 2..=12, got {}", cfg.table_bits);
-        anyhow::ensure!((1..=6).contains(&cfg.degree), "exp2_float: --degree must be in 1..=6, got {}", cfg.degree);
         let target = 2f64.powf(p.hardest_log2_ulp - MARGIN_BITS - OUT.man_bits as f64);
         let first = (-target.log2()).floor() as u32;
         for l in first..first + 16 {
@@ -629,16 +605,15 @@ impl<const N: usize> Exp2Float<N> {
 }
 
 pub fn generate(name: &str, cfg: &Exp2FloatConfig) -> anyhow::Result<Module> {
-    anyhow::ensure!((1..=2).contains(&cfg.stages), "exp2_float: --stages must be 1 or 2, got {}", cfg.stages);
     let dp = Datapath::new(cfg)?;
-    let params = serde_json::to_value(cfg)?;
+    let params = Params::Exp2Float(*cfg);
     let desc = format!(
         "baseline for hif8_exp2: y = {} of 2^x, x {}; round to nearest even (table of 2^{} entries, degree-{} polynomial, {} working bits, error <= 2^{:.1})",
         OUT.name, cfg.in_format.name, dp.table_bits, dp.degree, dp.work_bits, dp.bound.log2()
     );
     match cfg.in_format.width() {
-        16 => emit(&mut Exp2Float::<16>::new(&dp, cfg.stages), name, "exp2_float", params, cfg.stages, &desc),
-        32 => emit(&mut Exp2Float::<32>::new(&dp, cfg.stages), name, "exp2_float", params, cfg.stages, &desc),
+        16 => emit(&mut Exp2Float::<16>::new(&dp, cfg.stages), name, params, cfg.stages, &desc),
+        32 => emit(&mut Exp2Float::<32>::new(&dp, cfg.stages), name, params, cfg.stages, &desc),
         w => anyhow::bail!("exp2_float: no {w}-bit input"),
     }
 }
@@ -675,6 +650,14 @@ mod tests {
             let margin = p.hardest_log2_ulp - OUT.man_bits as f64 - d.bound.log2();
             assert!(margin >= MARGIN_BITS, "{}: margin {margin}", p.format.name);
             assert_eq!(d.table[0], 1 << d.work_bits, "T[0] must be exactly 1");
+        }
+    }
+
+    #[test]
+    fn default_shapes_are_the_profiles() {
+        for p in PROFILES {
+            let c = Exp2FloatConfig::default_for(p.format).unwrap();
+            assert_eq!((c.in_format, c.out_format, c.table_bits, c.degree), (p.format, OUT, p.table_bits, p.degree));
         }
     }
 

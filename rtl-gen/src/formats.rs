@@ -1,46 +1,9 @@
 //! Number formats as data. Every generator is parameterised by these tables
 //! (in the spirit of cvfpu's format table), never by hard-coded widths.
 
-use serde::Serialize;
-
-/// An IEEE-754-style binary floating-point format (hidden one, biased exponent,
-/// subnormals, all-ones exponent for Inf/NaN).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub struct FloatFormat {
-    pub name: &'static str,
-    pub exp_bits: u32,
-    pub man_bits: u32,
-}
-
-pub const FP16: FloatFormat = FloatFormat { name: "fp16", exp_bits: 5, man_bits: 10 };
-pub const BF16: FloatFormat = FloatFormat { name: "bf16", exp_bits: 8, man_bits: 7 };
-pub const FP32: FloatFormat = FloatFormat { name: "fp32", exp_bits: 8, man_bits: 23 };
-
-/// The output formats the EXP2 generator accepts, by CLI name.
-pub const FLOAT_FORMATS: [FloatFormat; 3] = [FP16, BF16, FP32];
-
-impl FloatFormat {
-    pub fn by_name(name: &str) -> Option<FloatFormat> {
-        FLOAT_FORMATS.iter().copied().find(|f| f.name == name)
-    }
-    pub fn width(&self) -> u32 {
-        1 + self.exp_bits + self.man_bits
-    }
-    pub fn bias(&self) -> i32 {
-        (1 << (self.exp_bits - 1)) - 1
-    }
-    /// Biased exponent field of Inf/NaN.
-    pub fn exp_max_field(&self) -> u32 {
-        (1 << self.exp_bits) - 1
-    }
-    pub fn pos_inf(&self) -> u64 {
-        (self.exp_max_field() as u64) << self.man_bits
-    }
-    /// The canonical quiet NaN (0x7E00 for FP16).
-    pub fn quiet_nan(&self) -> u64 {
-        self.pos_inf() | (1u64 << (self.man_bits - 1))
-    }
-}
+/// The float formats configurations name: the table lives in `ipconfig`
+/// (shared with verif's configuration reading), re-exported here.
+pub use ipconfig::formats::{parse_format, FloatFormat, BF16, FLOAT_FORMATS, FP16, FP32};
 
 /// HiF8 (spec/hif8.md): 8-bit tapered float. The prefix ("dot") code selects
 /// how many exponent bits follow; the rest are mantissa. One row per dot code.

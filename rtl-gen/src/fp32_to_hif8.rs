@@ -6,7 +6,7 @@
 //! 2. *pack*: sign | dot | exponent field | mantissa, again from the dot table.
 
 use crate::blocks::PipeReg;
-use crate::emit::{emit, Module};
+use crate::emit::{emit, Module, Params};
 use crate::formats::FP32;
 use crate::formats::{
     Hif8Dot, HIF8_DENORMAL_OFFSET, HIF8_DOTS, HIF8_MAX_FINITE, HIF8_NAN, HIF8_POS_INF,
@@ -14,13 +14,8 @@ use crate::formats::{
 use crate::ir::{bit, cat, lit, lit_signed, mux, select, Expr, Leaf, LeafBuilder};
 use crate::leaf_block;
 use rust_hdl::prelude::*;
-use serde::Serialize;
-
-#[derive(Clone, Copy, Debug, Serialize)]
-pub struct Fp32ToHif8Config {
-    /// 1: output register only; 2: also a register between round and pack.
-    pub stages: u32,
-}
+/// The configuration is typed once in `ipconfig`.
+pub use ipconfig::Fp32ToHif8Config;
 
 /// {special, special_code[7:0], neg, esign, emag[3:0], man[2:0]}
 const MID_W: usize = 18;
@@ -261,11 +256,7 @@ impl Logic for Fp32ToHif8 {
 
 /// The unit as a rust-hdl block (simulates; `generate` emits its Verilog).
 pub fn top(cfg: &Fp32ToHif8Config) -> anyhow::Result<Fp32ToHif8> {
-    anyhow::ensure!(
-        (1..=2).contains(&cfg.stages),
-        "fp32_to_hif8: --stages must be 1 or 2, got {}",
-        cfg.stages
-    );
+    cfg.validate()?;
     Ok(Fp32ToHif8 {
         clk: Default::default(),
         rst: Default::default(),
@@ -287,8 +278,7 @@ pub fn generate(name: &str, cfg: &Fp32ToHif8Config) -> anyhow::Result<Module> {
     emit(
         &mut top,
         name,
-        "fp32_to_hif8",
-        serde_json::to_value(cfg)?,
+        Params::Fp32ToHif8(*cfg),
         cfg.stages,
         "HiF8 of FP32, round half away from zero (TA); in_sat saturates overflow/Inf to +-32768",
     )

@@ -13,46 +13,18 @@
 //!   min(T, floor(T*s/2^k)), into a small output FIFO that absorbs `m_ready` stalls.
 //! Each unit moves one beat a cycle with no bubble between rows.
 
-use crate::emit::{emit, Module};
+use crate::emit::{emit, Module, Params};
 use crate::vtext::{case_table, lit};
 use rust_hdl::prelude::*;
-use serde::Serialize;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Recip {
-    /// Exact reciprocal, one divide per row.
-    Div,
-    /// Power-of-two reciprocal (floor(log2 Z)), no divider.
-    Clb,
-}
-
-/// What the engine computes per element before normalising.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Score {
-    /// HCCS: s = max(0, B - S*min(m - x, Dmax)).
-    Hccs,
-    /// Baseline in the spirit of hls4ml's softmax: s = round(32767 * exp(-(m - x) / scale))
-    /// from a 256-entry table on the max-centred input (x = logit * scale).
-    /// The B/S/Dmax ports are kept so that it drops in for hccs_softmax, and ignored.
-    ExpLut { scale: f64 },
-}
-
-#[derive(Clone, Copy, Debug, Serialize)]
-pub struct HccsConfig {
-    pub lanes: u32,
-    pub max_len: u32,
-    pub out_bits: u32,
-    pub r: u32,
-    pub recip: Recip,
-    pub score: Score,
-}
+/// The configuration (`HccsConfig` with its `Recip` and `Score`, and the
+/// manifest's descriptor of a head table) is typed once in `ipconfig`.
+pub use ipconfig::{HccsConfig, HeadTableRef, Recip, Score};
 
 /// Per-head constants baked into the engine (from a calibration JSON): the
 /// engine then takes `s_head[7:0]` with the first beat instead of B, S, Dmax.
 /// A head index past the table gives B = S = Dmax = 0: Z = 0, the row is flagged.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct HeadTable {
     pub source: String,
     /// (B, S, Dmax) per head index.
@@ -98,6 +70,11 @@ impl HeadTable {
         Ok(t)
     }
 
+    /// What the manifest records of the table: its file and size.
+    pub fn descriptor(&self) -> HeadTableRef {
+        HeadTableRef { source: self.source.clone(), heads: self.heads.len() }
+    }
+
     pub fn validate(&self) -> anyhow::Result<()> {
         anyhow::ensure!(!self.heads.is_empty() && self.heads.len() <= 256, "{}: 1..256 heads needed, got {}", self.source, self.heads.len());
         for (i, &(b, s, d)) in self.heads.iter().enumerate() {
@@ -107,38 +84,32 @@ impl HeadTable {
     }
 }
 
-impl HccsConfig {
-    pub fn validate(&self) -> anyhow::Result<()> {
-        anyhow::ensure!((1..=16).contains(&self.lanes), "hccs: LANES must be 1..16, got {}", self.lanes);
-        anyhow::ensure!(
-            self.max_len >= self.lanes && self.max_len % self.lanes == 0 && self.max_len <= 65536,
-            "hccs: MAX_LEN must be a multiple of LANES in [LANES, 65536], got {}",
-            self.max_len
-        );
-        anyhow::ensure!(self.out_bits == 8 || self.out_bits == 16, "hccs: OUT_BITS must be 8 or 16, got {}", self.out_bits);
-        anyhow::ensure!((1..=24).contains(&self.r), "hccs: R must be 1..24, got {}", self.r);
-        if let Score::ExpLut { scale } = self.score {
-            anyhow::ensure!(scale > 0.0 && scale <= 64.0, "exp-LUT softmax: scale must be in (0, 64], got {scale}");
-            anyhow::ensure!(self.recip == Recip::Div, "exp-LUT softmax: only the DIV reciprocal");
-        }
-        Ok(())
-    }
+/// The engine's widths and timing, derived from its configuration (the
+/// generator's business, so not methods of `ipconfig::HccsConfig`).
+pub trait HccsSizing {
+    fn z_bits(&self) -> u32;
+    fn q_bits(&self) -> u32;
+    fn div_bits_per_cycle(&self) -> u32;
+    fn latency(&self, beats: u32) -> u32;
+}
+
+impl HccsSizing for HccsConfig {
     /// Bits of Z = sum of n scores of at most 16 bits (B is a 16-bit port).
-    pub fn z_bits(&self) -> u32 {
+    fn z_bits(&self) -> u32 {
         clog2(self.max_len as u64) + 16
     }
     /// Bits of rho = floor(T * 2^R / Z) <= T * 2^R.
-    pub fn q_bits(&self) -> u32 {
+    fn q_bits(&self) -> u32 {
         self.out_bits + self.r
     }
     /// Quotient bits retired per cycle: the divide of one row then takes at
     /// most 7 cycles, load included, within an 8-beat row.
-    pub fn div_bits_per_cycle(&self) -> u32 {
+    fn div_bits_per_cycle(&self) -> u32 {
         self.q_bits().div_ceil(6)
     }
     /// Cycles from a row's first input beat to its first output beat with no
     /// stalls, for a row of `beats` beats (the manifest's latency is for 1 beat).
-    pub fn latency(&self, beats: u32) -> u32 {
+    fn latency(&self, beats: u32) -> u32 {
         // ingest (beats) + score issue/compute (beats + 1) + state hand-offs +
         // recip + output issue, score, product, FIFO.
         let recip = match self.recip {
@@ -643,10 +614,10 @@ hccs_top!(HccsSoftmaxHeads, s_head: 8);
 
 /// rust-hdl port widths are types: one instantiation per (LANES, OUT_BITS).
 macro_rules! dispatch {
-    ($top:ident, $cfg:expr, $heads:expr, $name:expr, $kind:expr, $params:expr, $lat:expr, $desc:expr, $( $l:literal ),* ) => {
+    ($top:ident, $cfg:expr, $heads:expr, $name:expr, $params:expr, $lat:expr, $desc:expr, $( $l:literal ),* ) => {
         match ($cfg.lanes, $cfg.out_bits) {
-            $( ($l, 8) => emit(&mut $top::<{ 8 * $l }, $l, { 8 * $l }>::new($cfg, $heads), $name, $kind, $params, $lat, $desc),
-               ($l, 16) => emit(&mut $top::<{ 8 * $l }, $l, { 16 * $l }>::new($cfg, $heads), $name, $kind, $params, $lat, $desc), )*
+            $( ($l, 8) => emit(&mut $top::<{ 8 * $l }, $l, { 8 * $l }>::new($cfg, $heads), $name, $params, $lat, $desc),
+               ($l, 16) => emit(&mut $top::<{ 8 * $l }, $l, { 16 * $l }>::new($cfg, $heads), $name, $params, $lat, $desc), )*
             _ => unreachable!("validated"),
         }
     };
@@ -655,14 +626,10 @@ macro_rules! dispatch {
 /// An HCCS engine (or, with `Score::ExpLut`, the exp-table baseline); with a
 /// head table, constants come from it by `s_head`.
 pub fn generate(name: &str, cfg: &HccsConfig, heads: Option<HeadTable>) -> anyhow::Result<Module> {
-    cfg.validate()?;
+    let params = Params::hccs(*cfg, heads.as_ref().map(HeadTable::descriptor));
+    params.validate()?;
     if let Some(t) = &heads {
         t.validate()?;
-        anyhow::ensure!(cfg.score == Score::Hccs, "a head table only goes with the HCCS score");
-    }
-    let mut params = serde_json::to_value(cfg)?;
-    if let Some(t) = &heads {
-        params["head_table"] = serde_json::json!({ "source": t.source, "heads": t.heads.len() });
     }
     let what = match cfg.score {
         Score::Hccs => "HCCS int8 softmax surrogate".to_string(),
@@ -679,16 +646,11 @@ pub fn generate(name: &str, cfg: &HccsConfig, heads: Option<HeadTable>) -> anyho
         cfg.out_bits,
         if heads.is_some() { ", per-head constants by s_head" } else { "" }
     );
-    let kind = match (cfg.score, heads.is_some()) {
-        (Score::ExpLut { .. }, _) => "lut_softmax",
-        (_, true) => "hccs_softmax_heads",
-        _ => "hccs_softmax",
-    };
     let latency = cfg.latency(1);
     let cfg = *cfg;
     match heads {
-        None => dispatch!(HccsSoftmax, cfg, None, name, kind, params, latency, &desc, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16),
-        Some(t) => dispatch!(HccsSoftmaxHeads, cfg, Some(t.clone()), name, kind, params, latency, &desc, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16),
+        None => dispatch!(HccsSoftmax, cfg, None, name, params, latency, &desc, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16),
+        Some(t) => dispatch!(HccsSoftmaxHeads, cfg, Some(t.clone()), name, params, latency, &desc, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16),
     }
 }
 

@@ -2,11 +2,11 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 use rtl_gen::defaults::{default_set, write_all};
 use rtl_gen::baps::{self, BapsConfig};
-use rtl_gen::exp2::{self, Exp2Arch, Exp2Config};
+use rtl_gen::exp2::{self, Exp2Config};
 use rtl_gen::exp2_float::{self, Exp2FloatConfig};
-use rtl_gen::formats::FloatFormat;
+use rtl_gen::formats::{parse_format, FloatFormat};
 use rtl_gen::fp32_to_hif8::{self, Fp32ToHif8Config};
-use rtl_gen::hccs::{self, HccsConfig, HeadTable, Recip, Score};
+use rtl_gen::hccs::{self, HccsConfig, HeadTable, Score};
 use std::path::PathBuf;
 
 /// Generator of synthesizable Verilog for low-precision softmax hardware.
@@ -34,14 +34,9 @@ enum Cmd {
     Exp2 {
         #[arg(long, default_value = "hif8_exp2")]
         name: String,
-        #[arg(long, value_enum, default_value = "decomposed")]
-        arch: Exp2Arch,
-        /// Output format: fp16, bf16 or fp32.
-        #[arg(long, default_value = "fp16", value_parser = parse_format)]
-        out_format: FloatFormat,
-        /// Pipeline stages (latency): 1..5; 3..5 cut the rounding too (FPGA clocks).
-        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=5))]
-        stages: u32,
+        /// --arch, --out-format, --stages.
+        #[command(flatten)]
+        cfg: Exp2Config,
         /// Directory to write <name>.v into.
         #[arg(long, default_value = ".")]
         out: PathBuf,
@@ -73,19 +68,9 @@ enum Cmd {
     Hccs {
         #[arg(long, default_value = "hccs_softmax")]
         name: String,
-        #[arg(long, default_value_t = 4)]
-        lanes: u32,
-        /// Longest row buffered (a multiple of --lanes); longer rows are flagged.
-        #[arg(long, default_value_t = 256)]
-        max_len: u32,
-        /// Output width: 8 or 16.
-        #[arg(long, default_value_t = 8)]
-        out_bits: u32,
-        /// Reciprocal fraction bits of DIV.
-        #[arg(long, default_value_t = 15)]
-        r: u32,
-        #[arg(long, value_enum, default_value = "div")]
-        recip: Recip,
+        /// --lanes, --max-len, --out-bits, --r, --recip (the score is --exp-lut-scale's).
+        #[command(flatten)]
+        cfg: HccsConfig,
         /// Bake per-head constants from a calibration JSON; the engine then takes
         /// s_head[7:0] (= layer * heads_per_layer + head) instead of s_b/s_s/s_dmax.
         #[arg(long)]
@@ -101,16 +86,9 @@ enum Cmd {
     Baps {
         #[arg(long, default_value = "baps_softmax")]
         name: String,
-        #[arg(long, default_value_t = 4)]
-        lanes: u32,
-        /// Elements per block sharing one integer maximum (a multiple of --lanes).
-        #[arg(long, default_value_t = 32)]
-        block: u32,
-        #[arg(long, default_value_t = 256)]
-        max_len: u32,
-        /// Output format: fp16 or bf16.
-        #[arg(long, default_value = "fp16", value_parser = ["fp16", "bf16"])]
-        out_format: String,
+        /// --lanes, --block, --max-len, --out-format.
+        #[command(flatten)]
+        cfg: BapsConfig,
         #[arg(long, default_value = ".")]
         out: PathBuf,
     },
@@ -129,15 +107,12 @@ enum Cmd {
     Fp32ToHif8 {
         #[arg(long, default_value = "fp32_to_hif8")]
         name: String,
-        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=2))]
-        stages: u32,
+        /// --stages.
+        #[command(flatten)]
+        cfg: Fp32ToHif8Config,
         #[arg(long, default_value = ".")]
         out: PathBuf,
     },
-}
-
-fn parse_format(s: &str) -> Result<FloatFormat, String> {
-    FloatFormat::by_name(s).ok_or_else(|| format!("unknown format '{s}' (expected fp16, bf16 or fp32)"))
 }
 
 fn check_name(name: &str) -> Result<()> {
@@ -164,9 +139,9 @@ fn run(cli: Cli) -> Result<()> {
             }
         }
         Cmd::QorSet { out } => write_all(&out, &rtl_gen::qor::qor_set()?, true)?,
-        Cmd::Exp2 { name, arch, out_format, stages, out } => {
+        Cmd::Exp2 { name, cfg, out } => {
             check_name(&name)?;
-            let m = exp2::generate(&name, &Exp2Config { arch, out_format, stages })?;
+            let m = exp2::generate(&name, &cfg)?;
             write_all(&out, &[m], false)?;
         }
         Cmd::Exp2Float { name, in_format, stages, table_bits, degree, out } => {
@@ -182,17 +157,15 @@ fn run(cli: Cli) -> Result<()> {
             let m = exp2_float::generate(&name, &cfg)?;
             write_all(&out, &[m], false)?;
         }
-        Cmd::Hccs { name, lanes, max_len, out_bits, r, recip, head_table, exp_lut_scale, out } => {
+        Cmd::Hccs { name, cfg, head_table, exp_lut_scale, out } => {
             check_name(&name)?;
             let score = exp_lut_scale.map_or(Score::Hccs, |scale| Score::ExpLut { scale });
             let heads = head_table.as_deref().map(HeadTable::from_calibration).transpose()?;
-            let m = hccs::generate(&name, &HccsConfig { lanes, max_len, out_bits, r, recip, score }, heads)?;
+            let m = hccs::generate(&name, &HccsConfig { score, ..cfg }, heads)?;
             write_all(&out, &[m], false)?;
         }
-        Cmd::Baps { name, lanes, block, max_len, out_format, out } => {
+        Cmd::Baps { name, cfg, out } => {
             check_name(&name)?;
-            let out_fmt = if out_format == "bf16" { "bf16" } else { "fp16" };
-            let cfg = BapsConfig { lanes, block, max_len, out: out_fmt, ..baps::BAPS_DEFAULT };
             let m = baps::generate(&name, &cfg)?;
             write_all(&out, &[m], false)?;
         }
@@ -203,9 +176,9 @@ fn run(cli: Cli) -> Result<()> {
                 eprintln!("wrote {}/{}: {}", out.display(), m.file, m.params);
             }
         }
-        Cmd::Fp32ToHif8 { name, stages, out } => {
+        Cmd::Fp32ToHif8 { name, cfg, out } => {
             check_name(&name)?;
-            let m = fp32_to_hif8::generate(&name, &Fp32ToHif8Config { stages })?;
+            let m = fp32_to_hif8::generate(&name, &cfg)?;
             write_all(&out, &[m], false)?;
         }
     }

@@ -9,7 +9,7 @@
 //! (`sweep<seed>_<kind>_<i>`): samples of different seeds never share a name,
 //! so verif's object cache (keyed per module name) keeps the models of both.
 
-use crate::baps::{self, BapsConfig, BAPS_DEFAULT};
+use crate::baps::{self, BapsConfig, BapsOut, BAPS_DEFAULT};
 use crate::emit::Module;
 use crate::exp2::{self, Exp2Arch, Exp2Config};
 use crate::formats::FLOAT_FORMATS;
@@ -92,7 +92,7 @@ fn baps_config(rng: &mut Rng, nth: usize) -> BapsConfig {
         lanes,
         block: lanes << rng.range(0, max_j),
         max_len: max_len(rng, lanes, 2048),
-        out: if rng.chance(50) { "fp16" } else { "bf16" },
+        out_format: if rng.chance(50) { BapsOut::Fp16 } else { BapsOut::Bf16 },
         ..BAPS_DEFAULT
     }
 }
@@ -141,10 +141,10 @@ mod tests {
         let b = sample(5, 12).unwrap();
         assert!(a.iter().zip(&b).all(|(x, y)| x.module == y.module && x.verilog == y.verilog));
         for kind in ["hif8_exp2", "fp32_to_hif8", "hccs_softmax", "lut_softmax", "baps_softmax"] {
-            assert!(a.iter().any(|m| m.kind == kind), "no {kind} in the sample");
+            assert!(a.iter().any(|m| m.params.kind() == kind), "no {kind} in the sample");
         }
         for kind in ["hccs_softmax", "baps_softmax"] {
-            let lanes: Vec<u64> = a.iter().filter(|m| m.kind == kind).map(|m| m.params["lanes"].as_u64().unwrap()).collect();
+            let lanes: Vec<u32> = a.iter().filter(|m| m.params.kind() == kind).map(|m| m.params.lanes().unwrap()).collect();
             assert!(lanes.contains(&1) && lanes.contains(&16), "{kind}: lanes {lanes:?}");
         }
         let names: std::collections::HashSet<_> = a.iter().map(|m| &m.module).collect();

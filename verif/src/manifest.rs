@@ -1,31 +1,12 @@
 //! generated/manifest.json as the tests read it: which modules exist, with
-//! which parameters and latency.
+//! which configuration (typed: `ipconfig::Params`, the kind and its
+//! generator's config) and latency.
 
-use serde::Deserialize;
+pub use ipconfig::manifest::{Dir, Manifest, Params, Port as PortInfo};
 use std::path::PathBuf;
 
-#[derive(Clone, Debug, Deserialize)]
-pub struct PortInfo {
-    pub name: String,
-    pub dir: String,
-    pub width: u32,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct ModuleInfo {
-    pub module: String,
-    pub file: String,
-    pub kind: String,
-    pub params: serde_json::Value,
-    pub latency: u32,
-    pub ports: Vec<PortInfo>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct Manifest {
-    pub generator: String,
-    pub modules: Vec<ModuleInfo>,
-}
+/// One module of the manifest (`ipconfig::ModuleEntry`).
+pub type ModuleInfo = ipconfig::ModuleEntry;
 
 /// The directory the co-simulation models were built from (see build.rs).
 pub fn generated_dir() -> PathBuf {
@@ -43,7 +24,7 @@ fn load_from(dir: &std::path::Path) -> Manifest {
     let path = dir.join("manifest.json");
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("{}: {e}: run `make rtl` first", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    Manifest::from_json(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// The parameter-sweep directory whose models verif was built with
@@ -58,13 +39,8 @@ pub fn load_sweep() -> Option<Manifest> {
     sweep_dir().map(|d| load_from(&d))
 }
 
-/// Every module of a kind (e.g. "hif8_exp2"), in manifest order.
+/// Every module of a kind (one of `Params::KINDS`, e.g. "hif8_exp2"), in manifest order.
 pub fn of_kind(kind: &str) -> Vec<ModuleInfo> {
-    load().modules.into_iter().filter(|m| m.kind == kind).collect()
-}
-
-impl ModuleInfo {
-    pub fn param_str(&self, key: &str) -> &str {
-        self.params[key].as_str().unwrap_or_else(|| panic!("{}: no string parameter {key}", self.module))
-    }
+    assert!(Params::KINDS.contains(&kind), "no module kind {kind:?}");
+    load().modules.into_iter().filter(|m| m.params.kind() == kind).collect()
 }

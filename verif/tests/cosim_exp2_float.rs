@@ -19,8 +19,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, RngCore, SeedableRng};
 use verif::golden::exp2_float::{boundary_distance, exp2_float};
 use verif::golden::fp::{Format, FP16, FP32};
-use verif::manifest::{self, ModuleInfo};
-use verif::tb::units::format_param;
+use verif::manifest::{self, ModuleInfo, Params};
+use verif::tb::units::out_format;
 use verif::unit::FixedLatencyUnit;
 
 /// The 64 FP32 inputs x whose 2^x comes closest to an FP16 rounding boundary, closest
@@ -36,8 +36,16 @@ const HARD_FP32: [u32; 64] = [
     0xbd57f9ae, 0xbbad70f1, 0x3c1590eb, 0xbcda68f7, 0xbc10b62a, 0x3ba14e6c, 0x3b668cc6, 0xbdf2b206,
 ];
 
+/// The unit's configuration.
+fn config(m: &ModuleInfo) -> &ipconfig::Exp2FloatConfig {
+    match &m.params {
+        Params::Exp2Float(c) => c,
+        p => panic!("{}: a {} is not an exp2_float unit", m.module, p.kind()),
+    }
+}
+
 fn in_format_of(m: &ModuleInfo) -> Format {
-    format_param(m, "in_format")
+    Format::of_config(&config(m).in_format)
 }
 
 /// The unit's output for input `x` against the golden model.
@@ -55,7 +63,7 @@ fn modules() -> Vec<ModuleInfo> {
         assert!(mods.iter().any(|m| m.module == name), "default {name} missing from the manifest");
     }
     for m in &mods {
-        assert_eq!(m.param_str("out_format"), "fp16", "{}: the golden checks FP16 output", m.module);
+        assert_eq!(out_format(m), FP16, "{}: the golden checks FP16 output", m.module);
     }
     mods
 }
@@ -181,7 +189,7 @@ fn fp32_random(n: usize, seed: u64) -> Vec<u32> {
 #[test]
 fn fp32_directed_and_random() {
     let m = module("exp2_fp32");
-    let k = m.params["table_bits"].as_u64().expect("table_bits") as u32;
+    let k = config(&m).table_bits;
     let directed = fp32_directed(k);
     run_parallel(&m, &directed, 0.0, 11);
     let random = fp32_random(10_000_000, 7);

@@ -10,7 +10,7 @@
 
 use rand::rngs::StdRng;
 use rand::SeedableRng;
-use verif::manifest::{self, ModuleInfo};
+use verif::manifest::{self, ModuleInfo, Params};
 use verif::stream::{self, Phases, FULL_SPEED};
 use verif::tb::{baps, hccs, units, StreamBench};
 
@@ -28,7 +28,7 @@ fn sweep_manifest() -> Option<manifest::Manifest> {
 
 /// The sweep's modules of the given kinds.
 fn sweep(kinds: &[&str]) -> Option<Vec<ModuleInfo>> {
-    Some(sweep_manifest()?.modules.into_iter().filter(|m| kinds.contains(&m.kind.as_str())).collect())
+    Some(sweep_manifest()?.modules.into_iter().filter(|m| kinds.contains(&m.params.kind())).collect())
 }
 
 fn random_rows() -> usize {
@@ -44,7 +44,7 @@ fn seed_of(m: &ModuleInfo) -> u64 {
 fn sweep_every_module_has_a_bench() {
     let Some(sweep) = sweep_manifest() else { return };
     for m in &sweep.modules {
-        assert!(KINDS.contains(&m.kind.as_str()), "{}: no sweep bench for kind {}", m.module, m.kind);
+        assert!(KINDS.contains(&m.params.kind()), "{}: no sweep bench for kind {}", m.module, m.params.kind());
     }
     eprintln!("sweep of {} modules in {}", sweep.modules.len(), manifest::sweep_dir().unwrap().display());
 }
@@ -73,8 +73,8 @@ fn sweep_hif8_units_bit_exact() {
     let words = units::fp32_vectors(200_000, 3);
     for m in &mods {
         let seed = seed_of(m);
-        let n = match m.kind.as_str() {
-            "hif8_exp2" => units::exp2_exhaustive(m, 0.2, seed),
+        let n = match m.params {
+            Params::Hif8Exp2(_) => units::exp2_exhaustive(m, 0.2, seed),
             _ => {
                 units::fp32_to_hif8_run(m, &words, 0.2, seed);
                 words.len()

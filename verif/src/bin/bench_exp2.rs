@@ -17,7 +17,7 @@ use anyhow::{anyhow, bail, ensure, Context, Result};
 use clap::Parser;
 
 use verif::cosim::{Model, VERILATOR_VERSION};
-use verif::golden::{exp2, fp};
+use verif::golden::exp2;
 use verif::manifest;
 
 #[derive(Parser, Debug)]
@@ -58,11 +58,7 @@ fn main() -> Result<()> {
         .into_iter()
         .find(|m| m.module == args.module)
         .ok_or_else(|| anyhow!("no hif8_exp2 module {:?} in the manifest", args.module))?;
-    let fmt = fp::FORMATS
-        .iter()
-        .copied()
-        .find(|f| f.name.eq_ignore_ascii_case(m.param_str("out_format")))
-        .ok_or_else(|| anyhow!("{}: unknown out_format", m.module))?;
+    let fmt = verif::tb::units::out_format(&m);
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(&args.vectors);
     let vectors = read_vectors(&path)?;
     ensure!(vectors.len() == 65536, "{}: {} vectors, expected 65536", path.display(), vectors.len());

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, Context, Result};
 use clap::Parser;
 
-use verif::golden::{exp2, fp};
+use verif::golden::exp2;
 use verif::manifest;
 
 #[derive(Parser, Debug)]
@@ -35,12 +35,7 @@ fn main() -> Result<()> {
         .into_iter()
         .find(|m| m.module == args.module)
         .ok_or_else(|| anyhow!("no hif8_exp2 module {:?} in the manifest", args.module))?;
-    let fmt_name = m.param_str("out_format");
-    let fmt = fp::FORMATS
-        .iter()
-        .copied()
-        .find(|f| f.name.eq_ignore_ascii_case(fmt_name))
-        .ok_or_else(|| anyhow!("{}: unknown out_format {fmt_name}", m.module))?;
+    let fmt = verif::tb::units::out_format(&m);
 
     let mut text = String::with_capacity(65536 * 12 + 256);
     text.push_str(&format!(

@@ -10,7 +10,7 @@ use anyhow::Result;
 use clap::Parser;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
-use verif::manifest;
+use verif::manifest::{self, Params};
 use verif::tb::{baps, hccs, StreamBench};
 
 #[derive(Parser)]
@@ -37,12 +37,12 @@ fn main() -> Result<()> {
     let args = Args::parse();
     let mut out = Vec::new();
     for m in manifest::load().modules {
-        let rates = match m.kind.as_str() {
-            "hccs_softmax" | "hccs_softmax_heads" | "lut_softmax" => rates(&hccs::Engine::from_module(&m), args.rows),
-            "baps_softmax" => rates(&baps::Engine::from_module(&m), args.rows),
+        let rates = match m.params {
+            Params::HccsSoftmax(_) | Params::HccsSoftmaxHeads(_) | Params::LutSoftmax(_) => rates(&hccs::Engine::from_module(&m), args.rows),
+            Params::BapsSoftmax(_) => rates(&baps::Engine::from_module(&m), args.rows),
             _ => continue,
         };
-        out.push(serde_json::json!({ "module": m.module, "lanes": m.params["lanes"], "beats": rates }));
+        out.push(serde_json::json!({ "module": m.module, "lanes": m.params.lanes(), "beats": rates }));
     }
     let doc = serde_json::json!({
         "what": "elements/cycle/lane on back-to-back rows at full speed (limit 1.0), by row length in beats",

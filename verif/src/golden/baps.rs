@@ -185,6 +185,24 @@ impl Default for BapsConfig {
     }
 }
 
+/// The model of a generated engine's configuration (the model knows more: HiF8 out, other
+/// EXP2 formats, C > 0).
+impl From<&ipconfig::BapsConfig> for BapsConfig {
+    fn from(c: &ipconfig::BapsConfig) -> Self {
+        BapsConfig {
+            lanes: c.lanes as usize,
+            block: c.block as usize,
+            max_len: c.max_len as usize,
+            out: match c.out_format {
+                ipconfig::BapsOut::Fp16 => OutFormat::Fp16,
+                ipconfig::BapsOut::Bf16 => OutFormat::Bf16,
+            },
+            exp_format: Format::of_config(&c.exp_format),
+            max_offset: u8::try_from(c.max_offset).expect("C fits 0..=8"),
+        }
+    }
+}
+
 impl BapsConfig {
     pub fn validate(&self) -> Result<(), String> {
         if self.lanes == 0 {

@@ -20,6 +20,14 @@ pub const FP32: Format = Format { name: "FP32", exp_bits: 8, man_bits: 23 };
 pub const FORMATS: [Format; 3] = [FP16, BF16, FP32];
 
 impl Format {
+    /// The model's format of the one a configuration names (by name only: the
+    /// model keeps its own definition of every format).
+    pub fn of_config(f: &ipconfig::FloatFormat) -> Format {
+        FORMATS.iter().copied().find(|g| g.name.eq_ignore_ascii_case(f.name)).unwrap_or_else(|| panic!("no model of format {}", f.name))
+    }
+}
+
+impl Format {
     pub const fn width(&self) -> u32 {
         1 + self.exp_bits + self.man_bits
     }

@@ -79,15 +79,11 @@ impl HccsParams {
     }
 }
 
-/// Reciprocal variant.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub enum Recip {
-    /// Exact `rho = floor(T*2^R/Z)`, one divide per row (`hccs_softmax`).
-    Div,
-    /// Power of two `2^floor(log2 Z)`, no divider (`hccs_softmax_clb`): rows come out scaled
-    /// by a factor in [1, 2) (before saturation at T).
-    Clb,
-}
+/// Reciprocal variant, the configuration's own type: `Div` is the exact
+/// `rho = floor(T*2^R/Z)`, one divide per row (`hccs_softmax`); `Clb` the power of two
+/// `2^floor(log2 Z)`, no divider (`hccs_softmax_clb`): rows come out scaled by a factor in
+/// [1, 2) (before saturation at T).
+pub use ipconfig::Recip;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HccsConfig {
@@ -104,6 +100,14 @@ impl Default for HccsConfig {
     /// The default IP `hccs_softmax`: OUT_BITS=8, R=15, DIV, MAX_LEN=256.
     fn default() -> Self {
         HccsConfig { out_bits: 8, r: 15, recip: Recip::Div, max_len: 256 }
+    }
+}
+
+/// The model's view of an engine's configuration (LANES and the score do not change the
+/// arithmetic of a row; the exp-table score is `super::lut_softmax`'s).
+impl From<&ipconfig::HccsConfig> for HccsConfig {
+    fn from(c: &ipconfig::HccsConfig) -> Self {
+        HccsConfig { out_bits: c.out_bits, r: c.r, recip: c.recip, max_len: c.max_len as usize }
     }
 }
 

@@ -4,9 +4,9 @@
 //! and directed corners, checked bit-exact (every output and the error flag)
 //! against `golden::baps`.
 
-use crate::golden::baps::{baps_row, baps_row_trace, BapsConfig, BapsOut, OutFormat};
+use crate::golden::baps::{baps_row, baps_row_trace, BapsConfig, BapsOut};
 use crate::golden::fp::FP16;
-use crate::manifest::ModuleInfo;
+use crate::manifest::{ModuleInfo, Params};
 use crate::stream::{Handshake, RowIn, RowOut, Stats, StreamTest, FULL_SPEED};
 use rand::rngs::StdRng;
 use rand::Rng;
@@ -31,14 +31,9 @@ impl From<Vec<f32>> for Case {
 
 impl Engine {
     pub fn from_module(m: &ModuleInfo) -> Engine {
-        let u = |k: &str| m.params[k].as_u64().unwrap_or_else(|| panic!("{}: parameter {k}", m.module)) as usize;
-        let out = match m.param_str("out") {
-            "fp16" => OutFormat::Fp16,
-            "bf16" => OutFormat::Bf16,
-            o => panic!("{}: output format {o}", m.module),
-        };
-        assert_eq!(m.param_str("exp_format"), "fp16", "{}: EXP2 format", m.module);
-        let cfg = BapsConfig { lanes: u("lanes"), block: u("block"), max_len: u("max_len"), out, exp_format: FP16, max_offset: u("max_offset") as u8 };
+        let Params::BapsSoftmax(c) = &m.params else { panic!("{}: a {} is not a BAPS engine", m.module, m.params.kind()) };
+        let cfg = BapsConfig::from(c);
+        assert_eq!(cfg.exp_format, FP16, "{}: EXP2 format", m.module);
         Engine { module: m.module.clone(), cfg }
     }
 

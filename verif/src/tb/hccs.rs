@@ -4,7 +4,7 @@
 //! (every output and the error flag) against `golden::hccs` /
 //! `golden::lut_softmax`.
 
-use crate::golden::hccs::{hccs_row, HccsConfig, HccsOut, HccsParams, Recip};
+use crate::golden::hccs::{hccs_row, HccsConfig, HccsOut, HccsParams};
 use crate::golden::lut_softmax::lut_softmax_row;
 use crate::manifest::ModuleInfo;
 use crate::stream::{Handshake, RowIn, RowOut, Stats, StreamTest, FULL_SPEED};
@@ -85,24 +85,13 @@ impl Calibration {
 
 impl Engine {
     pub fn from_module(m: &ModuleInfo) -> Engine {
-        let u = |k: &str| m.params[k].as_u64().unwrap_or_else(|| panic!("{}: parameter {k}", m.module));
-        let recip = match m.param_str("recip") {
-            "div" => Recip::Div,
-            "clb" => Recip::Clb,
-            r => panic!("{}: recip {r}", m.module),
-        };
-        let heads = m.params["head_table"]["source"].as_str().map(|src| {
-            let t = Calibration::load(src).table();
-            assert_eq!(Some(t.len() as u64), m.params["head_table"]["heads"].as_u64(), "{}: head table size", m.module);
+        let (cfg, head_table) = m.params.as_hccs().unwrap_or_else(|| panic!("{}: a {} is not an HCCS engine", m.module, m.params.kind()));
+        let heads = head_table.map(|ht| {
+            let t = Calibration::load(&ht.source).table();
+            assert_eq!(t.len(), ht.heads, "{}: head table size", m.module);
             t
         });
-        Engine {
-            cfg: HccsConfig { out_bits: u("out_bits") as u32, r: u("r") as u32, recip, max_len: u("max_len") as usize },
-            lanes: u("lanes") as usize,
-            lut_scale: m.params["score"]["exp_lut"]["scale"].as_f64(),
-            heads,
-            module: m.module.clone(),
-        }
+        Engine { cfg: HccsConfig::from(cfg), lanes: cfg.lanes as usize, lut_scale: cfg.lut_scale(), heads, module: m.module.clone() }
     }
 
     /// The per-row ports taken with a row's first beat.

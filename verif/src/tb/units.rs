@@ -5,7 +5,7 @@
 //! every cycle, a VCD of the first wrong output's window on failure.
 
 use crate::golden::{exp2, fp, hif8};
-use crate::manifest::ModuleInfo;
+use crate::manifest::{ModuleInfo, Params};
 use crate::unit::FixedLatencyUnit;
 use rand::rngs::StdRng;
 use rand::{Rng, RngCore, SeedableRng};
@@ -16,21 +16,22 @@ fn stimulus_seed(seed: u64) -> u64 {
     seed ^ 0x5EED_0000
 }
 
-/// The float format named by parameter `key` (e.g. "out_format") of a module.
-pub fn format_param(m: &ModuleInfo, key: &str) -> fp::Format {
-    let name = m.param_str(key);
-    fp::FORMATS
-        .iter()
-        .copied()
-        .find(|f| f.name.eq_ignore_ascii_case(name))
-        .unwrap_or_else(|| panic!("{}: unknown {key} {name}", m.module))
+/// The output format of an EXP2 unit (`hif8_exp2`, `exp2_table256`, `exp2_float`).
+pub fn out_format(m: &ModuleInfo) -> fp::Format {
+    let f = match &m.params {
+        Params::Hif8Exp2(c) => c.out_format,
+        Params::Exp2Table256(c) => c.out_format,
+        Params::Exp2Float(c) => c.out_format,
+        p => panic!("{}: a {} is not an EXP2 unit", m.module, p.kind()),
+    };
+    fp::Format::of_config(&f)
 }
 
 /// Every (code, shift) once; shuffled, with idle cycles between, if
 /// `gap_prob` > 0. A unit without `in_shift` (a plain table) gets shift 0
 /// only. Returns the number of inputs checked.
 pub fn exp2_exhaustive(m: &ModuleInfo, gap_prob: f64, seed: u64) -> usize {
-    let fmt = format_param(m, "out_format");
+    let fmt = out_format(m);
     let mut rng = StdRng::seed_from_u64(seed);
     let shifts = if m.ports.iter().any(|p| p.name == "in_shift") { 0..=255u8 } else { 0..=0u8 };
     let mut inputs: Vec<(u8, u8)> = (0..=255u8).flat_map(|x| shifts.clone().map(move |s| (x, s))).collect();
