@@ -77,12 +77,15 @@ def write(path, text):
 
 DFF_MODULE = re.compile(
     r"module\s+(\w+)\s*\(\s*d\s*,\s*q\s*,\s*clock\s*\)\s*;(.*?)endmodule", re.S)
+PIPE_MODULE = re.compile(
+    r"module\s+(\w+)\s*\(\s*clk\s*,\s*rst\s*,\s*in_valid\s*,\s*d\s*,\s*out_valid\s*,\s*q\s*\)\s*;(.*?)endmodule", re.S)
 ANY_MODULE = re.compile(r"^\s*module\s+(\w+)", re.M)
 
 
 def dff_bypass(src, path):
     """Verilog overriding every register helper module (ports d, q, clock; body: an
-    initial value and `always @(posedge clock) q <= d;`) by `assign q = d;`."""
+    initial value and `always @(posedge clock) q <= d;`) by `assign q = d;`, and
+    every pipeline register (ports clk, rst, in_valid, d, out_valid, q) by wires."""
     out = ["// Register helpers of the DUT replaced by wires, for the combinational proof.\n"]
     names = []
     for m in DFF_MODULE.finditer(src):
@@ -98,8 +101,25 @@ def dff_bypass(src, path):
         out.append(f"module {name}(input wire {rng} d, output wire {rng} q, input wire clock);\n"
                    f"    assign q = d;\nendmodule\n")
         names.append(name)
+    # Pipeline registers of the typed layer (rtl-gen blocks::pipe_reg): data and
+    # a valid bit cleared by rst. Bypassed: q = d, out_valid = in_valid & ~rst.
+    for m in PIPE_MODULE.finditer(src):
+        name, body = m.group(1), m.group(2)
+        code = re.sub(r"//[^\n]*", "", body)
+        clocked = re.search(r"always\s*@\s*\(\s*posedge\s+clk\s*\)\s*begin(.*?)end", code, re.S)
+        stmts = [x.strip() for x in clocked.group(1).split(";") if x.strip()] if clocked else []
+        if stmts != ["valid_q <= in_valid & ~rst", "data_q <= d"]:
+            raise ProofError(f"{path}: module {name} is not a plain pipeline register")
+        w = re.search(r"input\s+wire\s*(\[\s*\d+\s*:\s*0\s*\])?\s*d\s*;", code)
+        if not w:
+            raise ProofError(f"{path}: module {name}: cannot find the width of d")
+        rng = w.group(1) or ""
+        out.append(f"module {name}(input wire clk, input wire rst, input wire in_valid, input wire {rng} d,\n"
+                   f"    output wire out_valid, output wire {rng} q);\n"
+                   f"    assign q = d;\n    assign out_valid = in_valid & ~rst;\nendmodule\n")
+        names.append(name)
     # Every clocked process of the file must be inside one of those helpers.
-    rest = DFF_MODULE.sub("", src)
+    rest = PIPE_MODULE.sub("", DFF_MODULE.sub("", src))
     if re.search(r"posedge|negedge", rest):
         raise ProofError(f"{path}: clocked logic outside the register helpers; "
                          "the bypass would not remove it")

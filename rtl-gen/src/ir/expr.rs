@@ -71,6 +71,8 @@ pub enum Node {
     Slice(SigRef, u32),
     /// `base[idx * width +: width]`: a part select at a run-time index.
     Part(SigRef, Box<Expr>, u32),
+    /// A word of a memory at a run-time address.
+    Word(SigRef, Box<Expr>),
     /// MSB first.
     Concat(Vec<Expr>),
     Un(UnOp, Box<Expr>),
@@ -402,7 +404,7 @@ impl Expr {
     pub fn refs<'a>(&'a self, out: &mut Vec<&'a SigRef>) {
         match &self.node {
             Node::Sig(s) | Node::Slice(s, _) => out.push(s),
-            Node::Part(s, i, _) => {
+            Node::Part(s, i, _) | Node::Word(s, i) => {
                 out.push(s);
                 i.refs(out)
             }

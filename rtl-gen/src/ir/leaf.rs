@@ -25,6 +25,9 @@ pub enum Kind {
     Wire,
     /// A register: value held in the state, updated by [`Leaf::step`].
     Reg,
+    /// An array of `depth` words (`reg [w-1:0] m [0:depth-1]`), read
+    /// combinationally with [`Mem::read`], written at the clock edge.
+    Mem,
 }
 
 #[derive(Clone, Debug)]
@@ -32,6 +35,8 @@ pub struct Decl {
     pub name: Arc<str>,
     pub width: u32,
     pub kind: Kind,
+    /// Words of a memory (0 for other signals).
+    pub depth: u32,
 }
 
 #[derive(Clone, Debug)]
@@ -48,13 +53,23 @@ enum Stmt {
     },
 }
 
+/// What a clocked assignment writes.
 #[derive(Clone, Debug)]
-struct RegUpdate {
-    target: usize,
-    next: Expr,
-    enable: Option<Expr>,
-    /// Synchronous reset value (by `rst`).
-    reset: Option<BigUint>,
+enum Target {
+    Whole(usize),
+    /// `reg[idx * width +: width]`
+    Part(usize, Expr, u32),
+    /// `mem[addr]`
+    Word(usize, Expr),
+}
+
+/// `if (cond) target <= value;` at the clock edge. Updates apply in order
+/// (a later one wins, as in one Verilog always block), resets after them all.
+#[derive(Clone, Debug)]
+struct Update {
+    target: Target,
+    cond: Option<Expr>,
+    value: Expr,
 }
 
 #[derive(Clone, Debug)]
@@ -62,7 +77,9 @@ pub struct Leaf {
     pub name: Arc<str>,
     decls: Vec<Decl>,
     stmts: Vec<Stmt>,
-    regs: Vec<RegUpdate>,
+    updates: Vec<Update>,
+    /// Synchronous reset values (by the reset input), per register.
+    resets: Vec<(usize, BigUint)>,
     clock: Option<usize>,
     reset: Option<usize>,
     /// Verilog header comment lines (purpose, latency).
@@ -87,6 +104,34 @@ pub struct Reg {
     pub q: Expr,
 }
 
+/// A memory declared with [`LeafBuilder::memory`].
+#[derive(Clone, Debug)]
+pub struct Mem {
+    index: usize,
+    block: Arc<str>,
+    name: Arc<str>,
+    pub width: u32,
+    pub depth: u32,
+}
+
+impl Mem {
+    /// The word at `addr`, read combinationally (a small array or a register
+    /// file; memories meant for RAM macros are read through a register).
+    pub fn read(&self, addr: impl Into<Expr>) -> Expr {
+        let addr = addr.into();
+        if addr.is_err() {
+            return addr;
+        }
+        Expr {
+            width: self.width,
+            node: Node::Word(
+                SigRef { block: self.block.clone(), name: self.name.clone(), index: self.index },
+                Box::new(addr),
+            ),
+        }
+    }
+}
+
 impl LeafBuilder {
     pub fn new(name: &str) -> Self {
         LeafBuilder {
@@ -94,7 +139,8 @@ impl LeafBuilder {
                 name: name.into(),
                 decls: vec![],
                 stmts: vec![],
-                regs: vec![],
+                updates: vec![],
+                resets: vec![],
                 clock: None,
                 reset: None,
                 doc: vec![],
@@ -116,11 +162,7 @@ impl LeafBuilder {
         if width == 0 {
             self.errors.push(format!("`{name}`: zero width"));
         }
-        self.leaf.decls.push(Decl {
-            name: name.into(),
-            width,
-            kind,
-        });
+        self.leaf.decls.push(Decl { name: name.into(), width, kind, depth: 0 });
         self.driven.push(matches!(kind, Kind::Input | Kind::Wire));
         self.leaf.decls.len() - 1
     }
@@ -287,40 +329,69 @@ impl LeafBuilder {
     }
     /// `reg <= next` every cycle (when `enable`, if given); with `reset`, the
     /// register takes that value while the reset input is high.
-    pub fn next(
-        &mut self,
-        reg: &Reg,
-        next: impl Into<Expr>,
-        enable: Option<Expr>,
-        reset: Option<u64>,
-    ) {
-        let next = next.into();
-        let (name, width) = (
-            self.leaf.decls[reg.index].name.clone(),
-            self.leaf.decls[reg.index].width,
-        );
-        if self.driven[reg.index] {
-            self.errors
-                .push(format!("register `{name}` given two next values"));
+    pub fn next(&mut self, reg: &Reg, next: impl Into<Expr>, enable: Option<Expr>, reset: Option<u64>) {
+        self.update(reg, enable, next);
+        if let Some(v) = reset {
+            self.reset_value(reg, v);
         }
-        self.driven[reg.index] = true;
-        let mut ok = self.check(&name, &next, Some(width));
-        if let Some(en) = &enable {
-            ok &= self.check(&name, en, Some(1));
+    }
+    /// `if (cond) reg <= value;` (every cycle without a condition). A register
+    /// may have several updates: the last one whose condition holds wins.
+    pub fn update(&mut self, reg: &Reg, cond: Option<Expr>, value: impl Into<Expr>) {
+        let width = self.leaf.decls[reg.index].width;
+        self.push_update(reg.index, Target::Whole(reg.index), cond, value.into(), width);
+    }
+    /// `if (cond) reg[idx * width +: width] <= value;`
+    pub fn update_part(&mut self, reg: &Reg, cond: Option<Expr>, idx: impl Into<Expr>, width: u32, value: impl Into<Expr>) {
+        let idx = idx.into();
+        let (name, rw) = (self.leaf.decls[reg.index].name.clone(), self.leaf.decls[reg.index].width);
+        if width == 0 || rw % width != 0 {
+            self.errors.push(format!("register `{name}`: parts of {width} bits of {rw}"));
         }
-        if reset.is_some() && self.leaf.reset.is_none() {
-            self.errors.push(format!(
-                "register `{name}` has a reset value in a block without a reset input"
-            ));
-            ok = false;
+        if !self.check(&name, &idx, None) {
+            return;
+        }
+        self.push_update(reg.index, Target::Part(reg.index, idx, width), cond, value.into(), width);
+    }
+    /// The value `reg` takes while the reset input is high.
+    pub fn reset_value(&mut self, reg: &Reg, value: u64) {
+        let d = &self.leaf.decls[reg.index];
+        let name = d.name.clone();
+        if self.leaf.reset.is_none() {
+            self.errors.push(format!("register `{name}` has a reset value in a block without a reset input"));
+        } else if BigUint::from(value) > mask(d.width) {
+            self.errors.push(format!("register `{name}`: reset value {value} does not fit"));
+        } else {
+            self.leaf.resets.push((reg.index, BigUint::from(value)));
+        }
+    }
+    /// A memory of `depth` words of `width` bits.
+    pub fn memory(&mut self, name: &str, width: u32, depth: u32) -> Mem {
+        if self.leaf.clock.is_none() {
+            self.errors.push(format!("memory `{name}` in a block without a clock"));
+        }
+        let index = self.declare(name, width, Kind::Mem);
+        self.leaf.decls[index].depth = depth;
+        self.driven[index] = true;
+        Mem { index, block: self.leaf.name.clone(), name: name.into(), width, depth }
+    }
+    /// `if (cond) mem[addr] <= data;`
+    pub fn mem_write(&mut self, mem: &Mem, cond: Option<Expr>, addr: impl Into<Expr>, data: impl Into<Expr>) {
+        let addr = addr.into();
+        if !self.check(&mem.name, &addr, None) {
+            return;
+        }
+        self.push_update(mem.index, Target::Word(mem.index, addr), cond, data.into(), mem.width);
+    }
+    fn push_update(&mut self, index: usize, target: Target, cond: Option<Expr>, value: Expr, width: u32) {
+        let name = self.leaf.decls[index].name.clone();
+        self.driven[index] = true;
+        let mut ok = self.check(&name, &value, Some(width));
+        if let Some(c) = &cond {
+            ok &= self.check(&name, c, Some(1));
         }
         if ok {
-            self.leaf.regs.push(RegUpdate {
-                target: reg.index,
-                next,
-                enable,
-                reset: reset.map(BigUint::from),
-            });
+            self.leaf.updates.push(Update { target, cond, value });
         }
     }
     /// A register of `d` (a pipeline register), no enable, no reset.
@@ -410,6 +481,7 @@ pub fn verilog(e: &Expr) -> String {
         Node::Slice(s, lo) if e.width == 1 => format!("{}[{lo}]", s.name),
         Node::Slice(s, lo) => format!("{}[{}:{lo}]", s.name, lo + e.width - 1),
         Node::Part(s, idx, w) => format!("{}[{} * {w} +: {w}]", s.name, paren(idx)),
+        Node::Word(m, addr) => format!("{}[{}]", m.name, verilog(addr)),
         Node::Concat(p) => format!(
             "{{{}}}",
             p.iter().map(verilog).collect::<Vec<_>>().join(", ")
@@ -522,6 +594,7 @@ impl Leaf {
         for (i, d) in self.decls.iter().enumerate() {
             match d.kind {
                 Kind::Reg => writeln!(s, "reg {}{};", range(d.width), d.name).unwrap(),
+                Kind::Mem => writeln!(s, "reg {}{} [0:{}];", range(d.width), d.name, d.depth - 1).unwrap(),
                 Kind::Wire if out_is_table.contains(&i) => {
                     writeln!(s, "reg {}{};", range(d.width), d.name).unwrap()
                 }
@@ -571,28 +644,34 @@ impl Leaf {
                 }
             }
         }
-        if !self.regs.is_empty() {
+        if !self.updates.is_empty() || !self.resets.is_empty() {
             let clk = &self.decls[self.clock.expect("checked by finish")].name;
             writeln!(s, "always @(posedge {clk}) begin").unwrap();
-            for r in &self.regs {
-                let d = &self.decls[r.target];
-                let assign = format!("{} <= {};", d.name, verilog(&r.next));
-                let line = match (&r.reset, &r.enable) {
-                    (None, None) => assign,
-                    (None, Some(en)) => format!("if ({}) {assign}", verilog(en)),
-                    (Some(v), en) => {
-                        let rst = &self.decls[self.reset.unwrap()].name;
-                        let go = en
-                            .as_ref()
-                            .map_or(String::new(), |en| format!("if ({}) ", verilog(en)));
-                        format!(
-                            "if ({rst}) {} <= {};\n    else {go}{assign}",
-                            d.name,
-                            literal(d.width, v)
-                        )
-                    }
+            for u in &self.updates {
+                let target = match &u.target {
+                    Target::Whole(i) => self.decls[*i].name.to_string(),
+                    Target::Part(i, idx, w) => format!("{}[{} * {w} +: {w}]", self.decls[*i].name, verilog(idx)),
+                    Target::Word(i, addr) => format!("{}[{}]", self.decls[*i].name, verilog(addr)),
                 };
-                writeln!(s, "    {line}").unwrap();
+                let assign = format!("{target} <= {};", verilog(&u.value));
+                match &u.cond {
+                    None => writeln!(s, "    {assign}").unwrap(),
+                    Some(c) => writeln!(s, "    if ({}) {assign}", verilog(c)).unwrap(),
+                }
+            }
+            if !self.resets.is_empty() {
+                let rst = &self.decls[self.reset.expect("checked by reset_value")].name;
+                let lines: Vec<String> =
+                    self.resets.iter().map(|(i, v)| format!("{} <= {};", self.decls[*i].name, literal(self.decls[*i].width, v))).collect();
+                if lines.len() == 1 {
+                    writeln!(s, "    if ({rst}) {}", lines[0]).unwrap();
+                } else {
+                    writeln!(s, "    if ({rst}) begin").unwrap();
+                    for l in lines {
+                        writeln!(s, "        {l}").unwrap();
+                    }
+                    writeln!(s, "    end").unwrap();
+                }
             }
             writeln!(s, "end").unwrap();
         }
@@ -640,9 +719,12 @@ impl Leaf {
 #[derive(Clone, Debug)]
 pub struct State {
     values: Vec<BigUint>,
+    /// Words of each memory, by declaration index (empty for other signals).
+    mems: Vec<Vec<BigUint>>,
 }
 
-fn eval(e: &Expr, v: &[BigUint]) -> BigUint {
+fn eval(e: &Expr, st: &State) -> BigUint {
+    let v = &st.values[..];
     use BinOp::*;
     let m = || mask(e.width);
     match &e.node {
@@ -650,14 +732,14 @@ fn eval(e: &Expr, v: &[BigUint]) -> BigUint {
         Node::Sig(s) => v[s.index].clone(),
         Node::Slice(s, lo) => (&v[s.index] >> *lo) & m(),
         Node::Part(s, idx, w) => {
-            let i = eval(idx, v).to_u64().unwrap_or(u64::MAX);
+            let i = eval(idx, st).to_u64().unwrap_or(u64::MAX);
             (&v[s.index] >> (i.saturating_mul(*w as u64))) & m()
         }
         Node::Concat(p) => p
             .iter()
-            .fold(BigUint::zero(), |acc, x| (acc << x.width) | eval(x, v)),
+            .fold(BigUint::zero(), |acc, x| (acc << x.width) | eval(x, st)),
         Node::Un(op, a) => {
-            let x = eval(a, v);
+            let x = eval(a, st);
             match op {
                 UnOp::Not => m() ^ x,
                 UnOp::Neg => ((m() ^ x) + BigUint::one()) & m(),
@@ -667,7 +749,7 @@ fn eval(e: &Expr, v: &[BigUint]) -> BigUint {
             }
         }
         Node::Bin(op, a, b) => {
-            let (x, y) = (eval(a, v), eval(b, v));
+            let (x, y) = (eval(a, st), eval(b, st));
             let w = a.width;
             let flag = |c: bool| BigUint::from(c as u8);
             let sx = || super::expr::to_signed(&x, w);
@@ -709,11 +791,15 @@ fn eval(e: &Expr, v: &[BigUint]) -> BigUint {
                 }
             }
         }
+        Node::Word(m, addr) => {
+            let a = eval(addr, st).to_usize().unwrap_or(usize::MAX);
+            st.mems[m.index].get(a).cloned().unwrap_or_default()
+        }
         Node::Mux(c, a, b) => {
-            if eval(c, v).is_zero() {
-                eval(b, v)
+            if eval(c, st).is_zero() {
+                eval(b, st)
             } else {
-                eval(a, v)
+                eval(a, st)
             }
         }
         Node::Err(msg) => panic!("evaluating an error expression: {msg}"),
@@ -725,6 +811,7 @@ impl Leaf {
     pub fn initial_state(&self) -> State {
         State {
             values: vec![BigUint::zero(); self.decls.len()],
+            mems: self.decls.iter().map(|d| vec![BigUint::zero(); d.depth as usize]).collect(),
         }
     }
     fn index_of(&self, name: &str) -> usize {
@@ -751,14 +838,14 @@ impl Leaf {
     pub fn settle(&self, st: &mut State) {
         for s in &self.stmts {
             match s {
-                Stmt::Assign(t, e) => st.values[*t] = eval(e, &st.values),
+                Stmt::Assign(t, e) => st.values[*t] = eval(e, st),
                 Stmt::Table {
                     target,
                     sel,
                     rows,
                     default,
                 } => {
-                    let k = eval(sel, &st.values).to_u64().unwrap_or(u64::MAX);
+                    let k = eval(sel, st).to_u64().unwrap_or(u64::MAX);
                     st.values[*target] = rows
                         .iter()
                         .find(|r| r.0 == k)
@@ -768,26 +855,51 @@ impl Leaf {
             }
         }
     }
-    /// One rising clock edge: settle, update every register, settle again.
+    /// One rising clock edge: settle, update every register and memory
+    /// (values computed before any is written, as non-blocking assignments),
+    /// settle again.
     pub fn step(&self, st: &mut State) {
         self.settle(st);
         let rst = self.reset.map(|r| !st.values[r].is_zero()).unwrap_or(false);
-        let nexts: Vec<(usize, BigUint)> = self
-            .regs
+        enum W {
+            Val(usize, BigUint),
+            Part(usize, u64, u32, BigUint),
+            Word(usize, usize, BigUint),
+        }
+        let writes: Vec<W> = self
+            .updates
             .iter()
-            .filter_map(|r| {
-                if let (true, Some(v)) = (rst, &r.reset) {
-                    return Some((r.target, v.clone()));
+            .filter(|u| u.cond.as_ref().map_or(true, |c| !eval(c, st).is_zero()))
+            .map(|u| {
+                let v = eval(&u.value, st);
+                match &u.target {
+                    Target::Whole(i) => W::Val(*i, v),
+                    Target::Part(i, idx, w) => W::Part(*i, eval(idx, st).to_u64().unwrap_or(u64::MAX), *w, v),
+                    Target::Word(i, a) => W::Word(*i, eval(a, st).to_usize().unwrap_or(usize::MAX), v),
                 }
-                let en = r
-                    .enable
-                    .as_ref()
-                    .map_or(true, |e| !eval(e, &st.values).is_zero());
-                en.then(|| (r.target, eval(&r.next, &st.values)))
             })
             .collect();
-        for (t, v) in nexts {
-            st.values[t] = v;
+        for w in writes {
+            match w {
+                W::Val(i, v) => st.values[i] = v,
+                W::Part(i, k, pw, v) => {
+                    let width = self.decls[i].width as u64;
+                    if let Some(lo) = k.checked_mul(pw as u64).filter(|lo| lo + pw as u64 <= width) {
+                        let keep = mask(width as u32) ^ (mask(pw) << lo);
+                        st.values[i] = (&st.values[i] & keep) | (v << lo);
+                    }
+                }
+                W::Word(i, a, v) => {
+                    if let Some(word) = st.mems[i].get_mut(a) {
+                        *word = v;
+                    }
+                }
+            }
+        }
+        if rst {
+            for (i, v) in &self.resets {
+                st.values[*i] = v.clone();
+            }
         }
         self.settle(st);
     }

@@ -156,7 +156,7 @@ fn registers_step_with_enable_and_reset() {
     assert_eq!(leaf.get(&st, "q"), v(0));
     let text = leaf.module_text();
     assert!(
-        text.contains("if (rst) count <= 3'b101;\n        else if (en) count <= count + 3'b001;"),
+        text.contains("if (en) count <= count + 3'b001;\n        if (rst) count <= 3'b101;"),
         "{text}"
     );
 }
@@ -173,5 +173,51 @@ fn printed_module_reads_as_written() {
     assert_eq!(
         text,
         "// clamp: y = min(a, 100)\nmodule clamp (\n    input  wire [7:0] a,\n    output wire [7:0] y\n);\n    wire big = a > 8'h64;\n    assign y = big ? 8'h64 : a;\nendmodule\n"
+    );
+}
+
+#[test]
+fn memories_and_part_updates_follow_nonblocking_order() {
+    let mut b = LeafBuilder::new("rf");
+    b.clock("clk");
+    b.reset("rst");
+    let we = b.input("we", 1);
+    let wa = b.input("wa", 2);
+    let wd = b.input("wd", 8);
+    let ra = b.input("ra", 2);
+    let rd = b.output("rd", 8);
+    let st = b.output("st", 8);
+    let m = b.memory("mem", 8, 4);
+    b.mem_write(&m, Some(we.clone()), &wa, &wd);
+    let s = b.reg("slots", 8);
+    // Two updates of one register: a part, then the whole (the later wins).
+    b.update_part(&s, Some(we.clone()), &wa, 2, lit(2, 3));
+    b.update(&s, Some(wa.eq(lit(2, 3))), lit(8, 0xAA));
+    b.reset_value(&s, 0);
+    b.drive(&rd, m.read(&ra));
+    b.drive(&st, s.q.clone());
+    let leaf = b.finish().unwrap();
+    let mut state = leaf.initial_state();
+    for (a, d) in [(0u8, 0x11u8), (2, 0x33)] {
+        leaf.set(&mut state, "we", 1u8);
+        leaf.set(&mut state, "wa", a);
+        leaf.set(&mut state, "wd", d);
+        leaf.step(&mut state);
+    }
+    leaf.set(&mut state, "we", 0u8);
+    leaf.set(&mut state, "ra", 2u8);
+    leaf.settle(&mut state);
+    assert_eq!(leaf.get(&state, "rd"), v(0x33));
+    assert_eq!(leaf.get(&state, "st"), v(0b0011_0011));
+    leaf.set(&mut state, "wa", 3u8);
+    leaf.step(&mut state);
+    assert_eq!(leaf.get(&state, "st"), v(0xAA));
+    leaf.set(&mut state, "rst", 1u8);
+    leaf.step(&mut state);
+    assert_eq!(leaf.get(&state, "st"), v(0));
+    let text = leaf.module_text();
+    assert!(
+        text.contains("reg [7:0] mem [0:3];") && text.contains("if (we) mem[wa] <= wd;") && text.contains("if (we) slots[wa * 2 +: 2] <= 2'b11;"),
+        "{text}"
     );
 }
