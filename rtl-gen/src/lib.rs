@@ -14,6 +14,7 @@ pub mod fp32_to_hif8;
 pub mod hccs;
 pub mod hif8;
 pub mod ir;
+pub mod mono;
 pub mod qor;
 pub mod stream;
 pub mod sweep;
