@@ -89,19 +89,19 @@ synth: setup rtl
 	$(CARGO) run -q --release -p verif --bin throughput
 
 # Accuracy on the real MiniLM logits, the report's KL column: HCCS with the
-# committed constants (params/hccs_minilm.json; `verif --bin calibrate` without
+# committed constants (params/hccs_minilm.json; `studies --bin calibrate` without
 # --eval-only recalibrates them) -> results/hccs_accuracy.md, BAPS ->
 # results/baps_accuracy.md. About a minute.
 accuracy: setup
-	$(CARGO) run -q --release -p verif --bin calibrate -- --eval-only
-	$(CARGO) run -q --release -p verif --bin accuracy_baps
+	$(CARGO) run -q --release -p studies --bin calibrate -- --eval-only
+	$(CARGO) run -q --release -p studies --bin accuracy_baps
 
 # The whole QoR report from a clean checkout: synthesis, place and route,
 # throughput, co-simulation speed against cocotb, accuracy, then results/qor.md,
 # qor.json and the plots qor_area_per_lane.svg, qor_area_vs_kl.svg.
 report: synth bench accuracy
 	python3 scripts/report.py
-	$(CARGO) run -q --release -p verif --bin qor_plots
+	$(CARGO) run -q --release -p studies --bin qor_plots
 
 # Co-simulation speed: Rust + Verilator vs a cocotb + Icarus bench on hif8_exp2,
 # same golden vectors, every output checked -> results/cosim_speed.md (bench/run.py;

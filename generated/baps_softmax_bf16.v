@@ -4,22 +4,21 @@
 // Latency: 11 cycle(s)
 // Helper modules of this IP live in its file (one file per IP), hence:
 /* verilator lint_off DECLFILENAME */
-module baps_softmax_bf16(clk,rst,s_valid,s_ready,s_data,s_keep,s_last,m_valid,m_ready,m_data,m_keep,m_last,m_err);
-    
-    // Module arguments
-    input wire  clk;
-    input wire  rst;
-    input wire  s_valid;
-    output reg  s_ready;
-    input wire  [127:0] s_data;
-    input wire  [3:0] s_keep;
-    input wire  s_last;
-    output reg  m_valid;
-    input wire  m_ready;
-    output reg  [63:0] m_data;
-    output reg  [3:0] m_keep;
-    output reg  m_last;
-    output reg  m_err;
+module baps_softmax_bf16 (
+    input  wire clk,
+    input  wire rst,
+    input  wire s_valid,
+    output reg s_ready,
+    input  wire [127:0] s_data,
+    input  wire [3:0] s_keep,
+    input  wire s_last,
+    output reg m_valid,
+    input  wire m_ready,
+    output reg [63:0] m_data,
+    output reg [3:0] m_keep,
+    output reg m_last,
+    output reg m_err
+);
     
     // Update code (custom)
     // ---- row slots: 4 rows in flight.

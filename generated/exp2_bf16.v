@@ -4,15 +4,14 @@
 // Latency: 2 cycle(s)
 // Helper modules of this IP live in its file (one file per IP), hence:
 /* verilator lint_off DECLFILENAME */
-module exp2_bf16(clk,rst,in_valid,in_x,out_valid,out_y);
-    
-    // Module arguments
-    input wire  clk;
-    input wire  rst;
-    input wire  in_valid;
-    input wire  [15:0] in_x;
-    output reg  out_valid;
-    output reg  [15:0] out_y;
+module exp2_bf16 (
+    input  wire clk,
+    input  wire rst,
+    input  wire in_valid,
+    input  wire [15:0] in_x,
+    output reg out_valid,
+    output reg [15:0] out_y
+);
     
     // Constant declarations
     localparam  mid_reg = 1'b1;
@@ -94,11 +93,10 @@ module exp2_bf16(clk,rst,in_valid,in_x,out_valid,out_y);
 endmodule // exp2_bf16
 
 
-module exp2_bf16_approx(x,term);
-    
-    // Module arguments
-    input wire  [15:0] x;
-    output reg  [23:0] term;
+module exp2_bf16_approx (
+    input  wire [15:0] x,
+    output reg [23:0] term
+);
     
     // Update code (custom)
     // Fields of the BF16 input
@@ -417,12 +415,11 @@ module exp2_bf16_approx(x,term);
 endmodule // exp2_bf16_approx
 
 
-module exp2_bf16_out_valid_q(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
+module exp2_bf16_out_valid_q (
+    input  wire d,
+    output reg q,
+    input  wire clock
+);
     
     // Update code (custom)
     initial begin
@@ -436,11 +433,10 @@ module exp2_bf16_out_valid_q(d,q,clock);
 endmodule // exp2_bf16_out_valid_q
 
 
-module exp2_bf16_round(term,y);
-    
-    // Module arguments
-    input wire  [23:0] term;
-    output reg  [15:0] y;
+module exp2_bf16_round (
+    input  wire [23:0] term,
+    output reg [15:0] y
+);
     
     // Update code (custom)
     // No power-of-two rescale in this unit.
@@ -496,12 +492,11 @@ module exp2_bf16_round(term,y);
 endmodule // exp2_bf16_round
 
 
-module exp2_bf16_term_q(d,q,clock);
-    
-    // Module arguments
-    input wire  [23:0] d;
-    output reg  [23:0] q;
-    input wire  clock;
+module exp2_bf16_term_q (
+    input  wire [23:0] d,
+    output reg [23:0] q,
+    input  wire clock
+);
     
     // Update code (custom)
     initial begin
@@ -515,12 +510,11 @@ module exp2_bf16_term_q(d,q,clock);
 endmodule // exp2_bf16_term_q
 
 
-module exp2_bf16_valid_q(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
+module exp2_bf16_valid_q (
+    input  wire d,
+    output reg q,
+    input  wire clock
+);
     
     // Update code (custom)
     initial begin
@@ -534,12 +528,11 @@ module exp2_bf16_valid_q(d,q,clock);
 endmodule // exp2_bf16_valid_q
 
 
-module exp2_bf16_y_q(d,q,clock);
-    
-    // Module arguments
-    input wire  [15:0] d;
-    output reg  [15:0] q;
-    input wire  clock;
+module exp2_bf16_y_q (
+    input  wire [15:0] d,
+    output reg [15:0] q,
+    input  wire clock
+);
     
     // Update code (custom)
     initial begin

@@ -4,15 +4,14 @@
 // Latency: 2 cycle(s)
 // Helper modules of this IP live in its file (one file per IP), hence:
 /* verilator lint_off DECLFILENAME */
-module exp2_fp32(clk,rst,in_valid,in_x,out_valid,out_y);
-    
-    // Module arguments
-    input wire  clk;
-    input wire  rst;
-    input wire  in_valid;
-    input wire  [31:0] in_x;
-    output reg  out_valid;
-    output reg  [15:0] out_y;
+module exp2_fp32 (
+    input  wire clk,
+    input  wire rst,
+    input  wire in_valid,
+    input  wire [31:0] in_x,
+    output reg out_valid,
+    output reg [15:0] out_y
+);
     
     // Constant declarations
     localparam  mid_reg = 1'b1;
@@ -94,11 +93,10 @@ module exp2_fp32(clk,rst,in_valid,in_x,out_valid,out_y);
 endmodule // exp2_fp32
 
 
-module exp2_fp32_approx(x,term);
-    
-    // Module arguments
-    input wire  [31:0] x;
-    output reg  [23:0] term;
+module exp2_fp32_approx (
+    input  wire [31:0] x,
+    output reg [23:0] term
+);
     
     // Update code (custom)
     // Fields of the FP32 input
@@ -676,12 +674,11 @@ module exp2_fp32_approx(x,term);
 endmodule // exp2_fp32_approx
 
 
-module exp2_fp32_out_valid_q(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
+module exp2_fp32_out_valid_q (
+    input  wire d,
+    output reg q,
+    input  wire clock
+);
     
     // Update code (custom)
     initial begin
@@ -695,11 +692,10 @@ module exp2_fp32_out_valid_q(d,q,clock);
 endmodule // exp2_fp32_out_valid_q
 
 
-module exp2_fp32_round(term,y);
-    
-    // Module arguments
-    input wire  [23:0] term;
-    output reg  [15:0] y;
+module exp2_fp32_round (
+    input  wire [23:0] term,
+    output reg [15:0] y
+);
     
     // Update code (custom)
     // No power-of-two rescale in this unit.
@@ -755,12 +751,11 @@ module exp2_fp32_round(term,y);
 endmodule // exp2_fp32_round
 
 
-module exp2_fp32_term_q(d,q,clock);
-    
-    // Module arguments
-    input wire  [23:0] d;
-    output reg  [23:0] q;
-    input wire  clock;
+module exp2_fp32_term_q (
+    input  wire [23:0] d,
+    output reg [23:0] q,
+    input  wire clock
+);
     
     // Update code (custom)
     initial begin
@@ -774,12 +769,11 @@ module exp2_fp32_term_q(d,q,clock);
 endmodule // exp2_fp32_term_q
 
 
-module exp2_fp32_valid_q(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
+module exp2_fp32_valid_q (
+    input  wire d,
+    output reg q,
+    input  wire clock
+);
     
     // Update code (custom)
     initial begin
@@ -793,12 +787,11 @@ module exp2_fp32_valid_q(d,q,clock);
 endmodule // exp2_fp32_valid_q
 
 
-module exp2_fp32_y_q(d,q,clock);
-    
-    // Module arguments
-    input wire  [15:0] d;
-    output reg  [15:0] q;
-    input wire  clock;
+module exp2_fp32_y_q (
+    input  wire [15:0] d,
+    output reg [15:0] q,
+    input  wire clock
+);
     
     // Update code (custom)
     initial begin

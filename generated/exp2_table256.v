@@ -4,15 +4,14 @@
 // Latency: 2 cycle(s)
 // Helper modules of this IP live in its file (one file per IP), hence:
 /* verilator lint_off DECLFILENAME */
-module exp2_table256(clk,rst,in_valid,in_x,out_valid,out_y);
-    
-    // Module arguments
-    input wire  clk;
-    input wire  rst;
-    input wire  in_valid;
-    input wire  [7:0] in_x;
-    output reg  out_valid;
-    output reg  [15:0] out_y;
+module exp2_table256 (
+    input  wire clk,
+    input  wire rst,
+    input  wire in_valid,
+    input  wire [7:0] in_x,
+    output reg out_valid,
+    output reg [15:0] out_y
+);
     
     // Constant declarations
     localparam  in_reg = 1'b1;
@@ -87,11 +86,10 @@ module exp2_table256(clk,rst,in_valid,in_x,out_valid,out_y);
 endmodule // exp2_table256
 
 
-module exp2_table256_lut(a,b);
-    
-    // Module arguments
-    input wire  [7:0] a;
-    output reg  [15:0] b;
+module exp2_table256_lut (
+    input  wire [7:0] a,
+    output reg [15:0] b
+);
     
     // Update code (custom)
     // fp16 of 2^x for every code
@@ -361,12 +359,11 @@ module exp2_table256_lut(a,b);
 endmodule // exp2_table256_lut
 
 
-module exp2_table256_out_valid_q(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
+module exp2_table256_out_valid_q (
+    input  wire d,
+    output reg q,
+    input  wire clock
+);
     
     // Update code (custom)
     initial begin
@@ -380,12 +377,11 @@ module exp2_table256_out_valid_q(d,q,clock);
 endmodule // exp2_table256_out_valid_q
 
 
-module exp2_table256_valid_q(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
+module exp2_table256_valid_q (
+    input  wire d,
+    output reg q,
+    input  wire clock
+);
     
     // Update code (custom)
     initial begin
@@ -399,12 +395,11 @@ module exp2_table256_valid_q(d,q,clock);
 endmodule // exp2_table256_valid_q
 
 
-module exp2_table256_x_q(d,q,clock);
-    
-    // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
+module exp2_table256_x_q (
+    input  wire [7:0] d,
+    output reg [7:0] q,
+    input  wire clock
+);
     
     // Update code (custom)
     initial begin
@@ -418,12 +413,11 @@ module exp2_table256_x_q(d,q,clock);
 endmodule // exp2_table256_x_q
 
 
-module exp2_table256_y_q(d,q,clock);
-    
-    // Module arguments
-    input wire  [15:0] d;
-    output reg  [15:0] q;
-    input wire  clock;
+module exp2_table256_y_q (
+    input  wire [15:0] d,
+    output reg [15:0] q,
+    input  wire clock
+);
     
     // Update code (custom)
     initial begin

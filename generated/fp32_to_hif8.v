@@ -4,16 +4,15 @@
 // Latency: 2 cycle(s)
 // Helper modules of this IP live in its file (one file per IP), hence:
 /* verilator lint_off DECLFILENAME */
-module fp32_to_hif8(clk,rst,in_valid,in_f,in_sat,out_valid,out_h);
-    
-    // Module arguments
-    input wire  clk;
-    input wire  rst;
-    input wire  in_valid;
-    input wire  [31:0] in_f;
-    input wire  in_sat;
-    output reg  out_valid;
-    output reg  [7:0] out_h;
+module fp32_to_hif8 (
+    input  wire clk,
+    input  wire rst,
+    input  wire in_valid,
+    input  wire [31:0] in_f,
+    input  wire in_sat,
+    output reg out_valid,
+    output reg [7:0] out_h
+);
     
     // Constant declarations
     localparam  mid_reg = 1'b1;
@@ -90,15 +89,14 @@ module fp32_to_hif8(clk,rst,in_valid,in_f,in_sat,out_valid,out_h);
 endmodule // fp32_to_hif8
 
 
-module fp32_to_hif8_mid_q(clk,rst,in_valid,d,out_valid,q);
-    
-    // Module arguments
-    input wire  clk;
-    input wire  rst;
-    input wire  in_valid;
-    input wire  [17:0] d;
-    output reg  out_valid;
-    output reg  [17:0] q;
+module fp32_to_hif8_mid_q (
+    input  wire clk,
+    input  wire rst,
+    input  wire in_valid,
+    input  wire [17:0] d,
+    output reg out_valid,
+    output reg [17:0] q
+);
     
     // Update code (custom)
     reg valid_q;
@@ -112,15 +110,14 @@ module fp32_to_hif8_mid_q(clk,rst,in_valid,d,out_valid,q);
 endmodule // fp32_to_hif8_mid_q
 
 
-module fp32_to_hif8_out_q(clk,rst,in_valid,d,out_valid,q);
-    
-    // Module arguments
-    input wire  clk;
-    input wire  rst;
-    input wire  in_valid;
-    input wire  [7:0] d;
-    output reg  out_valid;
-    output reg  [7:0] q;
+module fp32_to_hif8_out_q (
+    input  wire clk,
+    input  wire rst,
+    input  wire in_valid,
+    input  wire [7:0] d,
+    output reg out_valid,
+    output reg [7:0] q
+);
     
     // Update code (custom)
     reg valid_q;
@@ -134,11 +131,10 @@ module fp32_to_hif8_out_q(clk,rst,in_valid,d,out_valid,q);
 endmodule // fp32_to_hif8_out_q
 
 
-module fp32_to_hif8_pack(mid,h);
-    
-    // Module arguments
-    input wire  [17:0] mid;
-    output reg  [7:0] h;
+module fp32_to_hif8_pack (
+    input  wire [17:0] mid,
+    output reg [7:0] h
+);
     
     // Update code (custom)
     wire special = mid[17];
@@ -157,12 +153,11 @@ module fp32_to_hif8_pack(mid,h);
 endmodule // fp32_to_hif8_pack
 
 
-module fp32_to_hif8_round(f,sat,mid);
-    
-    // Module arguments
-    input wire  [31:0] f;
-    input wire  sat;
-    output reg  [17:0] mid;
+module fp32_to_hif8_round (
+    input  wire [31:0] f,
+    input  wire sat,
+    output reg [17:0] mid
+);
     
     // Update code (custom)
     wire neg = f[31];

@@ -4,25 +4,24 @@
 // Latency: 13 cycle(s)
 // Helper modules of this IP live in its file (one file per IP), hence:
 /* verilator lint_off DECLFILENAME */
-module hccs_softmax(clk,rst,s_valid,s_ready,s_data,s_keep,s_last,s_b,s_s,s_dmax,m_valid,m_ready,m_data,m_keep,m_last,m_err);
-    
-    // Module arguments
-    input wire  clk;
-    input wire  rst;
-    input wire  s_valid;
-    output reg  s_ready;
-    input wire  [31:0] s_data;
-    input wire  [3:0] s_keep;
-    input wire  s_last;
-    input wire  [15:0] s_b;
-    input wire  [7:0] s_s;
-    input wire  [7:0] s_dmax;
-    output reg  m_valid;
-    input wire  m_ready;
-    output reg  [31:0] m_data;
-    output reg  [3:0] m_keep;
-    output reg  m_last;
-    output reg  m_err;
+module hccs_softmax (
+    input  wire clk,
+    input  wire rst,
+    input  wire s_valid,
+    output reg s_ready,
+    input  wire [31:0] s_data,
+    input  wire [3:0] s_keep,
+    input  wire s_last,
+    input  wire [15:0] s_b,
+    input  wire [7:0] s_s,
+    input  wire [7:0] s_dmax,
+    output reg m_valid,
+    input  wire m_ready,
+    output reg [31:0] m_data,
+    output reg [3:0] m_keep,
+    output reg m_last,
+    output reg m_err
+);
     
     // Update code (custom)
     // ---- row slots: 4 rows in flight, each MAX_LEN/LANES beats of LANES int8 logits.

@@ -4,16 +4,15 @@
 // Latency: 2 cycle(s)
 // Helper modules of this IP live in its file (one file per IP), hence:
 /* verilator lint_off DECLFILENAME */
-module hif8_exp2_bf16(clk,rst,in_valid,in_x,in_shift,out_valid,out_y);
-    
-    // Module arguments
-    input wire  clk;
-    input wire  rst;
-    input wire  in_valid;
-    input wire  [7:0] in_x;
-    input wire  [7:0] in_shift;
-    output reg  out_valid;
-    output reg  [15:0] out_y;
+module hif8_exp2_bf16 (
+    input  wire clk,
+    input  wire rst,
+    input  wire in_valid,
+    input  wire [7:0] in_x,
+    input  wire [7:0] in_shift,
+    output reg out_valid,
+    output reg [15:0] out_y
+);
     
     // Constant declarations
     localparam  cut0 = 1'b1;
@@ -228,12 +227,11 @@ module hif8_exp2_bf16(clk,rst,in_valid,in_x,in_shift,out_valid,out_y);
 endmodule // hif8_exp2_bf16
 
 
-module hif8_exp2_bf16_c_q(d,q,clock);
-    
-    // Module arguments
-    input wire  [23:0] d;
-    output reg  [23:0] q;
-    input wire  clock;
+module hif8_exp2_bf16_c_q (
+    input  wire [23:0] d,
+    output reg [23:0] q,
+    input  wire clock
+);
     
     // Update code (custom)
     initial begin
@@ -247,11 +245,10 @@ module hif8_exp2_bf16_c_q(d,q,clock);
 endmodule // hif8_exp2_bf16_c_q
 
 
-module hif8_exp2_bf16_classify(a,b);
-    
-    // Module arguments
-    input wire  [34:0] a;
-    output reg  [23:0] b;
+module hif8_exp2_bf16_classify (
+    input  wire [34:0] a,
+    output reg [23:0] b
+);
     
     // Update code (custom)
     wire [11:0] ebias = a[32:21];
@@ -263,12 +260,11 @@ module hif8_exp2_bf16_classify(a,b);
 endmodule // hif8_exp2_bf16_classify
 
 
-module hif8_exp2_bf16_e_q(d,q,clock);
-    
-    // Module arguments
-    input wire  [34:0] d;
-    output reg  [34:0] q;
-    input wire  clock;
+module hif8_exp2_bf16_e_q (
+    input  wire [34:0] d,
+    output reg [34:0] q,
+    input  wire clock
+);
     
     // Update code (custom)
     initial begin
@@ -282,12 +278,11 @@ module hif8_exp2_bf16_e_q(d,q,clock);
 endmodule // hif8_exp2_bf16_e_q
 
 
-module hif8_exp2_bf16_expo(term,shift,e);
-    
-    // Module arguments
-    input wire  [20:0] term;
-    input wire  [7:0] shift;
-    output reg  [34:0] e;
+module hif8_exp2_bf16_expo (
+    input  wire [20:0] term,
+    input  wire [7:0] shift,
+    output reg [34:0] e
+);
     
     // Update code (custom)
     wire [11:0] ipart = {{2{term[18]}}, term[18:9]};
@@ -300,11 +295,10 @@ module hif8_exp2_bf16_expo(term,shift,e);
 endmodule // hif8_exp2_bf16_expo
 
 
-module hif8_exp2_bf16_lookup(x,term);
-    
-    // Module arguments
-    input wire  [7:0] x;
-    output reg  [20:0] term;
+module hif8_exp2_bf16_lookup (
+    input  wire [7:0] x,
+    output reg [20:0] term
+);
     
     // Update code (custom)
     // HiF8 fields: sign, dot code, exponent field, mantissa
@@ -479,12 +473,11 @@ module hif8_exp2_bf16_lookup(x,term);
 endmodule // hif8_exp2_bf16_lookup
 
 
-module hif8_exp2_bf16_out_valid_q(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
+module hif8_exp2_bf16_out_valid_q (
+    input  wire d,
+    output reg q,
+    input  wire clock
+);
     
     // Update code (custom)
     initial begin
@@ -498,11 +491,10 @@ module hif8_exp2_bf16_out_valid_q(d,q,clock);
 endmodule // hif8_exp2_bf16_out_valid_q
 
 
-module hif8_exp2_bf16_round(a,b);
-    
-    // Module arguments
-    input wire  [19:0] a;
-    output reg  [15:0] b;
+module hif8_exp2_bf16_round (
+    input  wire [19:0] a,
+    output reg [15:0] b
+);
     
     // Update code (custom)
     wire [14:0] unrounded = a[16:2];
@@ -518,12 +510,11 @@ module hif8_exp2_bf16_round(a,b);
 endmodule // hif8_exp2_bf16_round
 
 
-module hif8_exp2_bf16_s_q(d,q,clock);
-    
-    // Module arguments
-    input wire  [19:0] d;
-    output reg  [19:0] q;
-    input wire  clock;
+module hif8_exp2_bf16_s_q (
+    input  wire [19:0] d,
+    output reg [19:0] q,
+    input  wire clock
+);
     
     // Update code (custom)
     initial begin
@@ -537,12 +528,11 @@ module hif8_exp2_bf16_s_q(d,q,clock);
 endmodule // hif8_exp2_bf16_s_q
 
 
-module hif8_exp2_bf16_shift_q(d,q,clock);
-    
-    // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
+module hif8_exp2_bf16_shift_q (
+    input  wire [7:0] d,
+    output reg [7:0] q,
+    input  wire clock
+);
     
     // Update code (custom)
     initial begin
@@ -556,11 +546,10 @@ module hif8_exp2_bf16_shift_q(d,q,clock);
 endmodule // hif8_exp2_bf16_shift_q
 
 
-module hif8_exp2_bf16_shifter(a,b);
-    
-    // Module arguments
-    input wire  [23:0] a;
-    output reg  [19:0] b;
+module hif8_exp2_bf16_shifter (
+    input  wire [23:0] a,
+    output reg [19:0] b
+);
     
     // Update code (custom)
     wire [3:0] k = a[20:17];
@@ -588,12 +577,11 @@ module hif8_exp2_bf16_shifter(a,b);
 endmodule // hif8_exp2_bf16_shifter
 
 
-module hif8_exp2_bf16_term_q(d,q,clock);
-    
-    // Module arguments
-    input wire  [20:0] d;
-    output reg  [20:0] q;
-    input wire  clock;
+module hif8_exp2_bf16_term_q (
+    input  wire [20:0] d,
+    output reg [20:0] q,
+    input  wire clock
+);
     
     // Update code (custom)
     initial begin
@@ -607,12 +595,11 @@ module hif8_exp2_bf16_term_q(d,q,clock);
 endmodule // hif8_exp2_bf16_term_q
 
 
-module hif8_exp2_bf16_v0_q(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
+module hif8_exp2_bf16_v0_q (
+    input  wire d,
+    output reg q,
+    input  wire clock
+);
     
     // Update code (custom)
     initial begin
@@ -626,12 +613,11 @@ module hif8_exp2_bf16_v0_q(d,q,clock);
 endmodule // hif8_exp2_bf16_v0_q
 
 
-module hif8_exp2_bf16_v1_q(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
+module hif8_exp2_bf16_v1_q (
+    input  wire d,
+    output reg q,
+    input  wire clock
+);
     
     // Update code (custom)
     initial begin
@@ -645,12 +631,11 @@ module hif8_exp2_bf16_v1_q(d,q,clock);
 endmodule // hif8_exp2_bf16_v1_q
 
 
-module hif8_exp2_bf16_v2_q(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
+module hif8_exp2_bf16_v2_q (
+    input  wire d,
+    output reg q,
+    input  wire clock
+);
     
     // Update code (custom)
     initial begin
@@ -664,12 +649,11 @@ module hif8_exp2_bf16_v2_q(d,q,clock);
 endmodule // hif8_exp2_bf16_v2_q
 
 
-module hif8_exp2_bf16_v3_q(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
+module hif8_exp2_bf16_v3_q (
+    input  wire d,
+    output reg q,
+    input  wire clock
+);
     
     // Update code (custom)
     initial begin
@@ -683,12 +667,11 @@ module hif8_exp2_bf16_v3_q(d,q,clock);
 endmodule // hif8_exp2_bf16_v3_q
 
 
-module hif8_exp2_bf16_y_q(d,q,clock);
-    
-    // Module arguments
-    input wire  [15:0] d;
-    output reg  [15:0] q;
-    input wire  clock;
+module hif8_exp2_bf16_y_q (
+    input  wire [15:0] d,
+    output reg [15:0] q,
+    input  wire clock
+);
     
     // Update code (custom)
     initial begin

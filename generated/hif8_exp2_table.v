@@ -4,16 +4,15 @@
 // Latency: 2 cycle(s)
 // Helper modules of this IP live in its file (one file per IP), hence:
 /* verilator lint_off DECLFILENAME */
-module hif8_exp2_table(clk,rst,in_valid,in_x,in_shift,out_valid,out_y);
-    
-    // Module arguments
-    input wire  clk;
-    input wire  rst;
-    input wire  in_valid;
-    input wire  [7:0] in_x;
-    input wire  [7:0] in_shift;
-    output reg  out_valid;
-    output reg  [15:0] out_y;
+module hif8_exp2_table (
+    input  wire clk,
+    input  wire rst,
+    input  wire in_valid,
+    input  wire [7:0] in_x,
+    input  wire [7:0] in_shift,
+    output reg out_valid,
+    output reg [15:0] out_y
+);
     
     // Constant declarations
     localparam  cut0 = 1'b1;
@@ -228,12 +227,11 @@ module hif8_exp2_table(clk,rst,in_valid,in_x,in_shift,out_valid,out_y);
 endmodule // hif8_exp2_table
 
 
-module hif8_exp2_table_c_q(d,q,clock);
-    
-    // Module arguments
-    input wire  [23:0] d;
-    output reg  [23:0] q;
-    input wire  clock;
+module hif8_exp2_table_c_q (
+    input  wire [23:0] d,
+    output reg [23:0] q,
+    input  wire clock
+);
     
     // Update code (custom)
     initial begin
@@ -247,11 +245,10 @@ module hif8_exp2_table_c_q(d,q,clock);
 endmodule // hif8_exp2_table_c_q
 
 
-module hif8_exp2_table_classify(a,b);
-    
-    // Module arguments
-    input wire  [37:0] a;
-    output reg  [23:0] b;
+module hif8_exp2_table_classify (
+    input  wire [37:0] a,
+    output reg [23:0] b
+);
     
     // Update code (custom)
     wire [11:0] ebias = a[35:24];
@@ -263,12 +260,11 @@ module hif8_exp2_table_classify(a,b);
 endmodule // hif8_exp2_table_classify
 
 
-module hif8_exp2_table_e_q(d,q,clock);
-    
-    // Module arguments
-    input wire  [37:0] d;
-    output reg  [37:0] q;
-    input wire  clock;
+module hif8_exp2_table_e_q (
+    input  wire [37:0] d,
+    output reg [37:0] q,
+    input  wire clock
+);
     
     // Update code (custom)
     initial begin
@@ -282,12 +278,11 @@ module hif8_exp2_table_e_q(d,q,clock);
 endmodule // hif8_exp2_table_e_q
 
 
-module hif8_exp2_table_expo(term,shift,e);
-    
-    // Module arguments
-    input wire  [23:0] term;
-    input wire  [7:0] shift;
-    output reg  [37:0] e;
+module hif8_exp2_table_expo (
+    input  wire [23:0] term,
+    input  wire [7:0] shift,
+    output reg [37:0] e
+);
     
     // Update code (custom)
     wire [11:0] ipart = {{2{term[21]}}, term[21:12]};
@@ -300,11 +295,10 @@ module hif8_exp2_table_expo(term,shift,e);
 endmodule // hif8_exp2_table_expo
 
 
-module hif8_exp2_table_lookup(x,term);
-    
-    // Module arguments
-    input wire  [7:0] x;
-    output reg  [23:0] term;
+module hif8_exp2_table_lookup (
+    input  wire [7:0] x,
+    output reg [23:0] term
+);
     
     // Update code (custom)
     // 2^x as (class, ipart, frac, tail) for every code
@@ -574,12 +568,11 @@ module hif8_exp2_table_lookup(x,term);
 endmodule // hif8_exp2_table_lookup
 
 
-module hif8_exp2_table_out_valid_q(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
+module hif8_exp2_table_out_valid_q (
+    input  wire d,
+    output reg q,
+    input  wire clock
+);
     
     // Update code (custom)
     initial begin
@@ -593,11 +586,10 @@ module hif8_exp2_table_out_valid_q(d,q,clock);
 endmodule // hif8_exp2_table_out_valid_q
 
 
-module hif8_exp2_table_round(a,b);
-    
-    // Module arguments
-    input wire  [19:0] a;
-    output reg  [15:0] b;
+module hif8_exp2_table_round (
+    input  wire [19:0] a,
+    output reg [15:0] b
+);
     
     // Update code (custom)
     wire [14:0] unrounded = a[16:2];
@@ -613,12 +605,11 @@ module hif8_exp2_table_round(a,b);
 endmodule // hif8_exp2_table_round
 
 
-module hif8_exp2_table_s_q(d,q,clock);
-    
-    // Module arguments
-    input wire  [19:0] d;
-    output reg  [19:0] q;
-    input wire  clock;
+module hif8_exp2_table_s_q (
+    input  wire [19:0] d,
+    output reg [19:0] q,
+    input  wire clock
+);
     
     // Update code (custom)
     initial begin
@@ -632,12 +623,11 @@ module hif8_exp2_table_s_q(d,q,clock);
 endmodule // hif8_exp2_table_s_q
 
 
-module hif8_exp2_table_shift_q(d,q,clock);
-    
-    // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
+module hif8_exp2_table_shift_q (
+    input  wire [7:0] d,
+    output reg [7:0] q,
+    input  wire clock
+);
     
     // Update code (custom)
     initial begin
@@ -651,11 +641,10 @@ module hif8_exp2_table_shift_q(d,q,clock);
 endmodule // hif8_exp2_table_shift_q
 
 
-module hif8_exp2_table_shifter(a,b);
-    
-    // Module arguments
-    input wire  [23:0] a;
-    output reg  [19:0] b;
+module hif8_exp2_table_shifter (
+    input  wire [23:0] a,
+    output reg [19:0] b
+);
     
     // Update code (custom)
     wire [3:0] k = a[20:17];
@@ -683,12 +672,11 @@ module hif8_exp2_table_shifter(a,b);
 endmodule // hif8_exp2_table_shifter
 
 
-module hif8_exp2_table_term_q(d,q,clock);
-    
-    // Module arguments
-    input wire  [23:0] d;
-    output reg  [23:0] q;
-    input wire  clock;
+module hif8_exp2_table_term_q (
+    input  wire [23:0] d,
+    output reg [23:0] q,
+    input  wire clock
+);
     
     // Update code (custom)
     initial begin
@@ -702,12 +690,11 @@ module hif8_exp2_table_term_q(d,q,clock);
 endmodule // hif8_exp2_table_term_q
 
 
-module hif8_exp2_table_v0_q(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
+module hif8_exp2_table_v0_q (
+    input  wire d,
+    output reg q,
+    input  wire clock
+);
     
     // Update code (custom)
     initial begin
@@ -721,12 +708,11 @@ module hif8_exp2_table_v0_q(d,q,clock);
 endmodule // hif8_exp2_table_v0_q
 
 
-module hif8_exp2_table_v1_q(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
+module hif8_exp2_table_v1_q (
+    input  wire d,
+    output reg q,
+    input  wire clock
+);
     
     // Update code (custom)
     initial begin
@@ -740,12 +726,11 @@ module hif8_exp2_table_v1_q(d,q,clock);
 endmodule // hif8_exp2_table_v1_q
 
 
-module hif8_exp2_table_v2_q(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
+module hif8_exp2_table_v2_q (
+    input  wire d,
+    output reg q,
+    input  wire clock
+);
     
     // Update code (custom)
     initial begin
@@ -759,12 +744,11 @@ module hif8_exp2_table_v2_q(d,q,clock);
 endmodule // hif8_exp2_table_v2_q
 
 
-module hif8_exp2_table_v3_q(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
+module hif8_exp2_table_v3_q (
+    input  wire d,
+    output reg q,
+    input  wire clock
+);
     
     // Update code (custom)
     initial begin
@@ -778,12 +762,11 @@ module hif8_exp2_table_v3_q(d,q,clock);
 endmodule // hif8_exp2_table_v3_q
 
 
-module hif8_exp2_table_y_q(d,q,clock);
-    
-    // Module arguments
-    input wire  [15:0] d;
-    output reg  [15:0] q;
-    input wire  clock;
+module hif8_exp2_table_y_q (
+    input  wire [15:0] d,
+    output reg [15:0] q,
+    input  wire clock
+);
     
     // Update code (custom)
     initial begin

@@ -4,16 +4,15 @@
 // Latency: 1 cycle(s)
 // Helper modules of this IP live in its file (one file per IP), hence:
 /* verilator lint_off DECLFILENAME */
-module hif8_exp2_table_fp32(clk,rst,in_valid,in_x,in_shift,out_valid,out_y);
-    
-    // Module arguments
-    input wire  clk;
-    input wire  rst;
-    input wire  in_valid;
-    input wire  [7:0] in_x;
-    input wire  [7:0] in_shift;
-    output reg  out_valid;
-    output reg  [31:0] out_y;
+module hif8_exp2_table_fp32 (
+    input  wire clk,
+    input  wire rst,
+    input  wire in_valid,
+    input  wire [7:0] in_x,
+    input  wire [7:0] in_shift,
+    output reg out_valid,
+    output reg [31:0] out_y
+);
     
     // Constant declarations
     localparam  cut0 = 1'b0;
@@ -228,12 +227,11 @@ module hif8_exp2_table_fp32(clk,rst,in_valid,in_x,in_shift,out_valid,out_y);
 endmodule // hif8_exp2_table_fp32
 
 
-module hif8_exp2_table_fp32_c_q(d,q,clock);
-    
-    // Module arguments
-    input wire  [40:0] d;
-    output reg  [40:0] q;
-    input wire  clock;
+module hif8_exp2_table_fp32_c_q (
+    input  wire [40:0] d,
+    output reg [40:0] q,
+    input  wire clock
+);
     
     // Update code (custom)
     initial begin
@@ -247,11 +245,10 @@ module hif8_exp2_table_fp32_c_q(d,q,clock);
 endmodule // hif8_exp2_table_fp32_c_q
 
 
-module hif8_exp2_table_fp32_classify(a,b);
-    
-    // Module arguments
-    input wire  [50:0] a;
-    output reg  [40:0] b;
+module hif8_exp2_table_fp32_classify (
+    input  wire [50:0] a,
+    output reg [40:0] b
+);
     
     // Update code (custom)
     wire [11:0] ebias = a[48:37];
@@ -263,12 +260,11 @@ module hif8_exp2_table_fp32_classify(a,b);
 endmodule // hif8_exp2_table_fp32_classify
 
 
-module hif8_exp2_table_fp32_e_q(d,q,clock);
-    
-    // Module arguments
-    input wire  [50:0] d;
-    output reg  [50:0] q;
-    input wire  clock;
+module hif8_exp2_table_fp32_e_q (
+    input  wire [50:0] d,
+    output reg [50:0] q,
+    input  wire clock
+);
     
     // Update code (custom)
     initial begin
@@ -282,12 +278,11 @@ module hif8_exp2_table_fp32_e_q(d,q,clock);
 endmodule // hif8_exp2_table_fp32_e_q
 
 
-module hif8_exp2_table_fp32_expo(term,shift,e);
-    
-    // Module arguments
-    input wire  [36:0] term;
-    input wire  [7:0] shift;
-    output reg  [50:0] e;
+module hif8_exp2_table_fp32_expo (
+    input  wire [36:0] term,
+    input  wire [7:0] shift,
+    output reg [50:0] e
+);
     
     // Update code (custom)
     wire [11:0] ipart = {{2{term[34]}}, term[34:25]};
@@ -300,11 +295,10 @@ module hif8_exp2_table_fp32_expo(term,shift,e);
 endmodule // hif8_exp2_table_fp32_expo
 
 
-module hif8_exp2_table_fp32_lookup(x,term);
-    
-    // Module arguments
-    input wire  [7:0] x;
-    output reg  [36:0] term;
+module hif8_exp2_table_fp32_lookup (
+    input  wire [7:0] x,
+    output reg [36:0] term
+);
     
     // Update code (custom)
     // 2^x as (class, ipart, frac, tail) for every code
@@ -574,12 +568,11 @@ module hif8_exp2_table_fp32_lookup(x,term);
 endmodule // hif8_exp2_table_fp32_lookup
 
 
-module hif8_exp2_table_fp32_out_valid_q(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
+module hif8_exp2_table_fp32_out_valid_q (
+    input  wire d,
+    output reg q,
+    input  wire clock
+);
     
     // Update code (custom)
     initial begin
@@ -593,11 +586,10 @@ module hif8_exp2_table_fp32_out_valid_q(d,q,clock);
 endmodule // hif8_exp2_table_fp32_out_valid_q
 
 
-module hif8_exp2_table_fp32_round(a,b);
-    
-    // Module arguments
-    input wire  [35:0] a;
-    output reg  [31:0] b;
+module hif8_exp2_table_fp32_round (
+    input  wire [35:0] a,
+    output reg [31:0] b
+);
     
     // Update code (custom)
     wire [30:0] unrounded = a[32:2];
@@ -613,12 +605,11 @@ module hif8_exp2_table_fp32_round(a,b);
 endmodule // hif8_exp2_table_fp32_round
 
 
-module hif8_exp2_table_fp32_s_q(d,q,clock);
-    
-    // Module arguments
-    input wire  [35:0] d;
-    output reg  [35:0] q;
-    input wire  clock;
+module hif8_exp2_table_fp32_s_q (
+    input  wire [35:0] d,
+    output reg [35:0] q,
+    input  wire clock
+);
     
     // Update code (custom)
     initial begin
@@ -632,12 +623,11 @@ module hif8_exp2_table_fp32_s_q(d,q,clock);
 endmodule // hif8_exp2_table_fp32_s_q
 
 
-module hif8_exp2_table_fp32_shift_q(d,q,clock);
-    
-    // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
+module hif8_exp2_table_fp32_shift_q (
+    input  wire [7:0] d,
+    output reg [7:0] q,
+    input  wire clock
+);
     
     // Update code (custom)
     initial begin
@@ -651,11 +641,10 @@ module hif8_exp2_table_fp32_shift_q(d,q,clock);
 endmodule // hif8_exp2_table_fp32_shift_q
 
 
-module hif8_exp2_table_fp32_shifter(a,b);
-    
-    // Module arguments
-    input wire  [40:0] a;
-    output reg  [35:0] b;
+module hif8_exp2_table_fp32_shifter (
+    input  wire [40:0] a,
+    output reg [35:0] b
+);
     
     // Update code (custom)
     wire [4:0] k = a[37:33];
@@ -687,12 +676,11 @@ module hif8_exp2_table_fp32_shifter(a,b);
 endmodule // hif8_exp2_table_fp32_shifter
 
 
-module hif8_exp2_table_fp32_term_q(d,q,clock);
-    
-    // Module arguments
-    input wire  [36:0] d;
-    output reg  [36:0] q;
-    input wire  clock;
+module hif8_exp2_table_fp32_term_q (
+    input  wire [36:0] d,
+    output reg [36:0] q,
+    input  wire clock
+);
     
     // Update code (custom)
     initial begin
@@ -706,12 +694,11 @@ module hif8_exp2_table_fp32_term_q(d,q,clock);
 endmodule // hif8_exp2_table_fp32_term_q
 
 
-module hif8_exp2_table_fp32_v0_q(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
+module hif8_exp2_table_fp32_v0_q (
+    input  wire d,
+    output reg q,
+    input  wire clock
+);
     
     // Update code (custom)
     initial begin
@@ -725,12 +712,11 @@ module hif8_exp2_table_fp32_v0_q(d,q,clock);
 endmodule // hif8_exp2_table_fp32_v0_q
 
 
-module hif8_exp2_table_fp32_v1_q(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
+module hif8_exp2_table_fp32_v1_q (
+    input  wire d,
+    output reg q,
+    input  wire clock
+);
     
     // Update code (custom)
     initial begin
@@ -744,12 +730,11 @@ module hif8_exp2_table_fp32_v1_q(d,q,clock);
 endmodule // hif8_exp2_table_fp32_v1_q
 
 
-module hif8_exp2_table_fp32_v2_q(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
+module hif8_exp2_table_fp32_v2_q (
+    input  wire d,
+    output reg q,
+    input  wire clock
+);
     
     // Update code (custom)
     initial begin
@@ -763,12 +748,11 @@ module hif8_exp2_table_fp32_v2_q(d,q,clock);
 endmodule // hif8_exp2_table_fp32_v2_q
 
 
-module hif8_exp2_table_fp32_v3_q(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
+module hif8_exp2_table_fp32_v3_q (
+    input  wire d,
+    output reg q,
+    input  wire clock
+);
     
     // Update code (custom)
     initial begin
@@ -782,12 +766,11 @@ module hif8_exp2_table_fp32_v3_q(d,q,clock);
 endmodule // hif8_exp2_table_fp32_v3_q
 
 
-module hif8_exp2_table_fp32_y_q(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
+module hif8_exp2_table_fp32_y_q (
+    input  wire [31:0] d,
+    output reg [31:0] q,
+    input  wire clock
+);
     
     // Update code (custom)
     initial begin

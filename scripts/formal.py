@@ -75,51 +75,61 @@ def write(path, text):
 # ---------------------------------------------------------------------------
 # DUT preparation
 
-DFF_MODULE = re.compile(
-    r"module\s+(\w+)\s*\(\s*d\s*,\s*q\s*,\s*clock\s*\)\s*;(.*?)endmodule", re.S)
-PIPE_MODULE = re.compile(
-    r"module\s+(\w+)\s*\(\s*clk\s*,\s*rst\s*,\s*in_valid\s*,\s*d\s*,\s*out_valid\s*,\s*q\s*\)\s*;(.*?)endmodule", re.S)
+MODULE = re.compile(r"module\s+(\w+)\s*\((.*?)\)\s*;(.*?)endmodule", re.S)
+PORT = re.compile(r"(input|output)\s+(?:wire|reg)\s*(\[\s*\d+\s*:\s*0\s*\])?\s*(\w+)$")
 ANY_MODULE = re.compile(r"^\s*module\s+(\w+)", re.M)
+# Port names of the two register helpers the generator emits.
+DFF_PORTS = ["d", "q", "clock"]              # rust-hdl's DFF
+PIPE_PORTS = ["clk", "rst", "in_valid", "d", "out_valid", "q"]   # rtl-gen blocks::pipe_reg
+
+
+def ansi_ports(header):
+    """[(direction, range, name)] of an ANSI port list."""
+    ports = []
+    for decl in header.split(","):
+        m = PORT.match(decl.strip())
+        if not m:
+            return None
+        ports.append((m.group(1), m.group(2) or "", m.group(3)))
+    return ports
 
 
 def dff_bypass(src, path):
-    """Verilog overriding every register helper module (ports d, q, clock; body: an
-    initial value and `always @(posedge clock) q <= d;`) by `assign q = d;`, and
-    every pipeline register (ports clk, rst, in_valid, d, out_valid, q) by wires."""
+    """Verilog overriding every register helper module by wires: rust-hdl's DFF
+    (ports d, q, clock; body: an initial value and `always @(posedge clock) q <= d;`)
+    by `assign q = d;`, and the typed layer's pipeline register (ports clk, rst,
+    in_valid, d, out_valid, q; body: `valid_q <= in_valid & ~rst; data_q <= d;`)
+    by `q = d`, `out_valid = in_valid & ~rst`."""
     out = ["// Register helpers of the DUT replaced by wires, for the combinational proof.\n"]
     names = []
-    for m in DFF_MODULE.finditer(src):
-        name, body = m.group(1), m.group(2)
+    rest = src
+    for m in MODULE.finditer(src):
+        name, header, body = m.group(1), m.group(2), m.group(3)
+        ports = ansi_ports(header)
+        if ports is None:
+            continue
+        pnames = [p[2] for p in ports]
+        rng = next((p[1] for p in ports if p[2] == "d"), "")
         code = re.sub(r"//[^\n]*", "", body)
-        code = re.sub(r"initial\s+begin.*?end", "", code, flags=re.S)
-        if not re.search(r"always\s*@\s*\(\s*posedge\s+clock\s*\)\s*begin\s*q\s*<=\s*d\s*;\s*end", code):
-            raise ProofError(f"{path}: module {name}(d,q,clock) is not a plain register")
-        w = re.search(r"input\s+wire\s*(\[\s*\d+\s*:\s*0\s*\])?\s*d\s*;", code)
-        if not w:
-            raise ProofError(f"{path}: module {name}: cannot find the width of d")
-        rng = w.group(1) or ""
-        out.append(f"module {name}(input wire {rng} d, output wire {rng} q, input wire clock);\n"
-                   f"    assign q = d;\nendmodule\n")
+        if pnames == DFF_PORTS:
+            code = re.sub(r"initial\s+begin.*?end", "", code, flags=re.S)
+            if not re.search(r"always\s*@\s*\(\s*posedge\s+clock\s*\)\s*begin\s*q\s*<=\s*d\s*;\s*end", code):
+                raise ProofError(f"{path}: module {name}(d,q,clock) is not a plain register")
+            out.append(f"module {name}(input wire {rng} d, output wire {rng} q, input wire clock);\n"
+                       f"    assign q = d;\nendmodule\n")
+        elif pnames == PIPE_PORTS:
+            clocked = re.search(r"always\s*@\s*\(\s*posedge\s+clk\s*\)\s*begin(.*?)end", code, re.S)
+            stmts = [x.strip() for x in clocked.group(1).split(";") if x.strip()] if clocked else []
+            if stmts != ["valid_q <= in_valid & ~rst", "data_q <= d"] or len(re.findall(r"posedge", code)) != 1:
+                raise ProofError(f"{path}: module {name} is not a plain pipeline register")
+            out.append(f"module {name}(input wire clk, input wire rst, input wire in_valid, input wire {rng} d,\n"
+                       f"    output wire out_valid, output wire {rng} q);\n"
+                       f"    assign q = d;\n    assign out_valid = in_valid & ~rst;\nendmodule\n")
+        else:
+            continue
         names.append(name)
-    # Pipeline registers of the typed layer (rtl-gen blocks::pipe_reg): data and
-    # a valid bit cleared by rst. Bypassed: q = d, out_valid = in_valid & ~rst.
-    for m in PIPE_MODULE.finditer(src):
-        name, body = m.group(1), m.group(2)
-        code = re.sub(r"//[^\n]*", "", body)
-        clocked = re.search(r"always\s*@\s*\(\s*posedge\s+clk\s*\)\s*begin(.*?)end", code, re.S)
-        stmts = [x.strip() for x in clocked.group(1).split(";") if x.strip()] if clocked else []
-        if stmts != ["valid_q <= in_valid & ~rst", "data_q <= d"]:
-            raise ProofError(f"{path}: module {name} is not a plain pipeline register")
-        w = re.search(r"input\s+wire\s*(\[\s*\d+\s*:\s*0\s*\])?\s*d\s*;", code)
-        if not w:
-            raise ProofError(f"{path}: module {name}: cannot find the width of d")
-        rng = w.group(1) or ""
-        out.append(f"module {name}(input wire clk, input wire rst, input wire in_valid, input wire {rng} d,\n"
-                   f"    output wire out_valid, output wire {rng} q);\n"
-                   f"    assign q = d;\n    assign out_valid = in_valid & ~rst;\nendmodule\n")
-        names.append(name)
+        rest = rest.replace(m.group(0), "")
     # Every clocked process of the file must be inside one of those helpers.
-    rest = PIPE_MODULE.sub("", DFF_MODULE.sub("", src))
     if re.search(r"posedge|negedge", rest):
         raise ProofError(f"{path}: clocked logic outside the register helpers; "
                          "the bypass would not remove it")

@@ -6,7 +6,7 @@ Reads results/synth.json (default set, sky130 + OpenSTA), results/synth_qor.json
 results/fpga.json (ECP5 / iCE40, scripts/fpga.py), results/throughput.json
 (co-simulation, `verif --bin throughput`), results/cosim_speed.md (`make bench`)
 and the accuracy reports (results/baps_accuracy.md, results/hccs_accuracy.md).
-Writes results/qor.md and results/qor.json; `verif --bin qor_plots` draws the
+Writes results/qor.md and results/qor.json; `studies --bin qor_plots` draws the
 SVG plots from the JSON.
 """
 import json

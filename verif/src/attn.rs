@@ -282,3 +282,8 @@ pub fn argmax_f32(x: &[f32]) -> usize {
     }
     best
 }
+
+/// The int8 quantiser in front of HCCS: round(x * scale), saturated.
+pub fn quantize(x_f: f32, scale: f64) -> i8 {
+    (x_f as f64 * scale).round().clamp(-128.0, 127.0) as i8
+}

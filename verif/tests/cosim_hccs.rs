@@ -72,7 +72,7 @@ fn hccs_real_calibrated_rows() {
                     .map(|i| {
                         let r = data.row(i);
                         let (scale, p) = calib.heads[&(r.layer as u64, r.head as u64)];
-                        let x = r.logits.iter().map(|&v| verif::hccs_calib::quantize(v, scale)).collect();
+                        let x = r.logits.iter().map(|&v| verif::attn::quantize(v, scale)).collect();
                         let head = e.heads.is_some().then(|| calib.index(r.layer as u64, r.head as u64));
                         Case { head, ..Case::new(x, p) }
                     })

@@ -46,8 +46,8 @@
 //! as the golden model) but on per-row histograms of the quantised distances, so that one
 //! evaluation costs O(distinct distances) per row instead of O(n).
 
-use crate::attn::AttnData;
-use crate::golden::hccs::{hccs_row, HccsConfig, HccsParams, Recip};
+use verif::attn::AttnData;
+use verif::golden::hccs::{hccs_row, HccsConfig, HccsParams, Recip};
 
 /// How an output 0 enters the KL: `q_i = max(p_i, g) / sum_j max(p_j, g)` with
 /// `g = max(lsb, rel_eps * sum p)` (`lsb` in output LSBs).
@@ -79,10 +79,7 @@ impl KlGuard {
     }
 }
 
-/// The int8 quantiser in front of HCCS.
-pub fn quantize(x_f: f32, scale: f64) -> i8 {
-    (x_f as f64 * scale).round().clamp(-128.0, 127.0) as i8
-}
+pub use verif::attn::quantize;
 
 pub fn quantize_row(x: &[f32], scale: f64, out: &mut Vec<i8>) {
     out.clear();
@@ -240,7 +237,7 @@ pub fn evaluate_acc(
     let mut pref = Vec::new();
     for &i in rows {
         let r = data.row(i);
-        crate::attn::softmax_into(r.logits, &mut pref);
+        verif::attn::softmax_into(r.logits, &mut pref);
         quantize_row(r.logits, scale, &mut xq);
         let o = hccs_row(&xq, params, cfg);
         acc.add_row(&pref, &o.p, o.err);
@@ -256,7 +253,7 @@ pub fn evaluate_exact_floor(data: &AttnData, rows: &[usize], out_bits: u32) -> M
     let mut pref = Vec::new();
     let mut p = Vec::new();
     for &i in rows {
-        crate::attn::softmax_into(data.row(i).logits, &mut pref);
+        verif::attn::softmax_into(data.row(i).logits, &mut pref);
         p.clear();
         p.extend(pref.iter().map(|&v| (v * t).floor() as u32));
         acc.add_row(&pref, &p, false);
@@ -309,7 +306,7 @@ impl RowSet {
         let mut buf = Vec::new();
         for &i in rows {
             let r = data.row(i);
-            crate::attn::softmax_into(r.logits, &mut buf);
+            verif::attn::softmax_into(r.logits, &mut buf);
             x.extend_from_slice(r.logits);
             h.push(buf.iter().filter(|&&p| p > 0.0).map(|&p| p * p.ln()).sum());
             pr.extend_from_slice(&buf);

@@ -5,7 +5,7 @@
 //!     [--report results/hccs_accuracy.md] [--plot results/hccs_kl.svg] [--threads 2]
 //! cargo run --release -p verif --bin calibrate -- --eval-only    # re-evaluate --out, rewrite report
 //! ```
-//! Relative output paths are taken from the workspace root. See `verif::hccs_calib` for the
+//! Relative output paths are taken from the workspace root. See `studies::hccs_calib` for the
 //! method and the metrics.
 
 use std::path::{Path, PathBuf};
@@ -19,7 +19,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use verif::attn::{self, AttnData};
 use verif::golden::hccs::{HccsConfig, HccsParams};
-use verif::hccs_calib::*;
+use studies::hccs_calib::*;
 
 #[derive(Parser, Debug)]
 #[command(about = "Calibrate HCCS constants per attention head on the MiniLM logits and report accuracy")]
@@ -807,7 +807,7 @@ fn report(f: &CalibFile, t: &Times, eval_only: bool, plot_path: &Path, report_pa
     writeln!(s, "## Method\n").unwrap();
     writeln!(
         s,
-        "Search (`verif::hccs_calib::search`): on the logit axis the surrogate is a line from 1 at the row \
+        "Search (`studies::hccs_calib::search`): on the logit axis the surrogate is a line from 1 at the row \
          maximum down to the floor f = (B - S Dmax)/B at Dmax/scale logits below it, flat beyond; B and S \
          scaled together change only rounding. The search therefore runs over (scale, Dmax, f) and maps them \
          to integers with S as large as B <= 32767 allows and f >= 0 (B >= S Dmax: no row is flagged; \
