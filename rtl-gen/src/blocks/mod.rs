@@ -1,4 +1,7 @@
-//! Reusable blocks built from the typed layer, shared by every unit and engine.
+//! Reusable blocks built from the typed layer, shared by every unit and engine:
+//! the pipeline register here, the streaming engines' machinery in [`stream`].
+
+pub mod stream;
 
 use crate::ir::{Leaf, LeafBuilder};
 use crate::leaf_block;
