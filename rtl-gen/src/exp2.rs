@@ -756,3 +756,57 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod sim_tests {
+    use super::*;
+    use crate::formats::FP16;
+
+    const FMT: FloatFormat = FP16;
+    const W: StepWidths = step_widths(&FMT);
+    type Unit = Hif8Exp2<
+        { term_width(&FMT) as usize + 8 },
+        { format_width(&FMT) as usize },
+        { W.b1 as usize },
+        { W.b2 as usize },
+        { W.b3 as usize },
+    >;
+
+    /// The rust-hdl simulation of the unit (leaf `update()`s, pipeline
+    /// registers, the cuts of every stage count) gives round_term's results.
+    #[test]
+    fn rust_hdl_simulates_every_stage_count() {
+        let cases: Vec<(u8, i8)> = vec![(0x00, 0), (0x08, 0), (0x18, 0), (0x98, -3), (0x08, -25), (0x08, 15), (0x80, 0), (0x6f, 1), (0xef, 0), (0x37, -20), (0xc3, 100)];
+        for stages in 1..=5 {
+            for arch in [Exp2Arch::Table, Exp2Arch::Decomposed] {
+                let mut uut = Unit::new(&Exp2Config { arch, out_format: FMT, stages }).unwrap();
+                uut.connect_all();
+                let cases = cases.clone();
+                let mut sim = Simulation::new();
+                sim.add_clock(5, |x: &mut Box<Unit>| x.clk.next = !x.clk.val());
+                sim.add_testbench(move |mut sim: Sim<Unit>| {
+                    let mut x = sim.init()?;
+                    let mut seen = 0;
+                    for i in 0..cases.len() + stages as usize + 1 {
+                        x.rst.next = false;
+                        x.in_valid.next = i < cases.len();
+                        if let Some(&(c, s)) = cases.get(i) {
+                            x.in_x.next = (c as u64).into();
+                            x.in_shift.next = (s as u8 as u64).into();
+                        }
+                        wait_clock_cycle!(sim, clk, x);
+                        if x.out_valid.val() {
+                            let (c, s) = cases[seen];
+                            let want = round_term(&term(c, &FMT), s as i32, &FMT);
+                            sim_assert_eq!(sim, x.out_y.val().index() as u64, want, x);
+                            seen += 1;
+                        }
+                    }
+                    sim_assert_eq!(sim, seen, cases.len(), x);
+                    sim.done(x)
+                });
+                sim.run(Box::new(uut), 100_000).unwrap();
+            }
+        }
+    }
+}
