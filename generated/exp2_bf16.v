@@ -21,18 +21,18 @@ module exp2_bf16 (
     wire  [23:0] approx_term;
     reg  [23:0] round_term;
     wire  [15:0] round_y;
+    reg  term_q_clk;
+    reg  term_q_rst;
+    reg  term_q_in_valid;
     reg  [23:0] term_q_d;
+    wire  term_q_out_valid;
     wire  [23:0] term_q_q;
-    reg  term_q_clock;
-    reg  valid_q_d;
-    wire  valid_q_q;
-    reg  valid_q_clock;
+    reg  y_q_clk;
+    reg  y_q_rst;
+    reg  y_q_in_valid;
     reg  [15:0] y_q_d;
+    wire  y_q_out_valid;
     wire  [15:0] y_q_q;
-    reg  y_q_clock;
-    reg  out_valid_q_d;
-    wire  out_valid_q_q;
-    reg  out_valid_q_clock;
     
     // Sub module instances
     exp2_bf16_approx approx(
@@ -44,50 +44,42 @@ module exp2_bf16 (
         .y(round_y)
     );
     exp2_bf16_term_q term_q(
+        .clk(term_q_clk),
+        .rst(term_q_rst),
+        .in_valid(term_q_in_valid),
         .d(term_q_d),
-        .q(term_q_q),
-        .clock(term_q_clock)
-    );
-    exp2_bf16_valid_q valid_q(
-        .d(valid_q_d),
-        .q(valid_q_q),
-        .clock(valid_q_clock)
+        .out_valid(term_q_out_valid),
+        .q(term_q_q)
     );
     exp2_bf16_y_q y_q(
+        .clk(y_q_clk),
+        .rst(y_q_rst),
+        .in_valid(y_q_in_valid),
         .d(y_q_d),
-        .q(y_q_q),
-        .clock(y_q_clock)
-    );
-    exp2_bf16_out_valid_q out_valid_q(
-        .d(out_valid_q_d),
-        .q(out_valid_q_q),
-        .clock(out_valid_q_clock)
+        .out_valid(y_q_out_valid),
+        .q(y_q_q)
     );
     
     // Update code
     always @(*) begin
-        term_q_clock = clk;
-        valid_q_clock = clk;
-        y_q_clock = clk;
-        out_valid_q_clock = clk;
-        term_q_d = term_q_q;
-        valid_q_d = valid_q_q;
-        y_q_d = y_q_q;
-        out_valid_q_d = out_valid_q_q;
+        term_q_clk = clk;
+        term_q_rst = rst;
+        y_q_clk = clk;
+        y_q_rst = rst;
         approx_x = in_x;
         term_q_d = approx_term;
-        valid_q_d = in_valid & ~rst;
+        term_q_in_valid = in_valid;
         if (mid_reg) begin
             round_term = term_q_q;
-            out_valid_q_d = valid_q_q & ~rst;
+            y_q_in_valid = term_q_out_valid;
         end
         else begin
             round_term = approx_term;
-            out_valid_q_d = in_valid & ~rst;
+            y_q_in_valid = in_valid;
         end
         y_q_d = round_y;
         out_y = y_q_q;
-        out_valid = out_valid_q_q;
+        out_valid = y_q_out_valid;
     end
     
 endmodule // exp2_bf16
@@ -99,30 +91,28 @@ module exp2_bf16_approx (
 );
     
     // Update code (custom)
+    reg [27:0] t;
     // Fields of the BF16 input
     wire sgn = x[15];
     wire [7:0] ex = x[14:7];
     wire [6:0] man = x[6:0];
-    wire is_nan = ex == 8'hff && man != 7'h00;
-    wire is_zero = ex == 8'h00 && man == 7'h00;
+    wire is_nan = (ex == 8'hff) & (man != 7'h00);
+    wire is_zero = (ex == 8'h00) & (man == 7'h00);
     // |x| < 2^-12, subnormals included: 2^x rounds to 1.0
     wire tiny = ex < 8'h73;
     // x >= 16 overflows (+Inf included); x <= -32 gives +0 (-Inf included)
-    wire ovf = !sgn && ex >= 8'h83;
-    wire unf = sgn && ex >= 8'h84;
+    wire ovf = ~sgn & (ex >= 8'h83);
+    wire unf = sgn & (ex >= 8'h84);
     // Every multiple of 2^-19 below 32 in magnitude, exactly: x * 2^19 in two's
     // complement, the significand shifted by the exponent's distance from -12 (0..16).
-    // Only the shift's low bits matter where the datapath's result is used, hence:
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] sh = ex - 8'h73;
-    /* verilator lint_on UNUSEDSIGNAL */
-    wire [23:0] mag = {16'd0, 1'b1, man} << sh[4:0];
+    wire [4:0] sh = ex[4:0] - 5'h13;
+    wire [23:0] mag = {16'h0000, 1'b1, man} << sh;
     wire [24:0] xf = sgn ? -{1'b0, mag} : {1'b0, mag};
-    wire [5:0] n = xf[24:19];           // floor(x)
-    wire [7:0] a = xf[18:11];          // f = x - n: table index ...
-    wire [10:0] b = xf[10:0];           // ... and the rest, b < 2^-8
+    // floor(x); f = x - n: the table index a, and the rest b < 2^-8
+    wire [5:0] n = xf[24:19];
+    wire [7:0] a = xf[18:11];
+    wire [10:0] b = xf[10:0];
     // T = 2^(a / 2^8) rounded to 27 fraction bits
-    reg [27:0] t;
     always @(*) begin
         case (a)
             8'h00: t = 28'h8000000;
@@ -381,56 +371,35 @@ module exp2_bf16_approx (
             8'hfd: t = 28'hfdedd1b;
             8'hfe: t = 28'hfe9e116;
             8'hff: t = 28'hff4ecb6;
-            default: begin
-                t = 28'h0000000;
-            end
+            default: t = 28'h0000000;
         endcase
     end
     // E = 2^b - 1 by Taylor to degree 2 in Horner form; s_i holds c_i + b*s_(i+1), truncated
     // to what its share of the error budget allows, and b is truncated alike. The product
     // bits below each truncation point (and the high bits, zero by the width analysis) are
     // not read, hence:
-    /* verilator lint_off UNUSEDSIGNAL */
+    // verilator lint_off UNUSEDSIGNAL
     wire [11:0] s2 = 12'hf60;
-    wire [10:0] b1 = b[10:0];
-    wire [22:0] p1 = {12'd0, b1} * {11'd0, s2};
-    wire [21:0] s1 = 22'h2c5c86 + {10'd0, p1[22:11]};
-    wire [10:0] b0 = b[10:0];
-    wire [32:0] p0 = {22'd0, b0} * {11'd0, s1};
+    wire [10:0] b1 = b;
+    wire [22:0] p1 = {12'h000, b1} * {11'h000, s2};
+    wire [21:0] s1 = 22'h2c5c86 + {10'h000, p1[22:11]};
+    wire [10:0] b0 = b;
+    wire [32:0] p0 = {22'h000000, b0} * {11'h000, s1};
     wire [19:0] s0 = p0[32:13];
     // y = 2^f = T * (1 + E) = T + T*E; the product needs T only to 2^-20
     wire [20:0] tt = t[27:7];
-    wire [40:0] q = {20'd0, tt} * {21'd0, s0};
-    /* verilator lint_on UNUSEDSIGNAL */
+    wire [40:0] q = {20'h00000, tt} * {21'h000000, s0};
+    // verilator lint_on UNUSEDSIGNAL
     // 1 <= y < 2: only its fraction is kept, and the sum never carries into bit 27
-    wire [26:0] y = t[26:0] + {7'd0, q[40:21]};
-    always @(*) begin
-    if (is_nan) term = 24'h400000;
-    else if (ovf) term = 24'h800000;
-    else if (unf) term = 24'hc00000;
-    else if (is_zero) term = 24'h000000;
-    else if (tiny) term = sgn ? 24'h3fffff : 24'h000001;
-    else term = {2'd0, {{4{n[5]}}, n}, y[26:16], y[15:0] != 16'h0000};
-    end
+    wire [26:0] y = t[26:0] + {7'h00, q[40:21]};
+    always @(*) term = 
+        is_nan ? 24'h400000 :
+        ovf ? 24'h800000 :
+        unf ? 24'hc00000 :
+        is_zero ? 24'h000000 :
+        tiny ? (sgn ? 24'h3fffff : 24'h000001) :
+        {2'b00, {n[5], n[5], n[5], n[5], n}, y[26:16], y[15:0] != 16'h0000};
 endmodule // exp2_bf16_approx
-
-
-module exp2_bf16_out_valid_q (
-    input  wire d,
-    output reg q,
-    input  wire clock
-);
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // exp2_bf16_out_valid_q
 
 
 module exp2_bf16_round (
@@ -441,107 +410,87 @@ module exp2_bf16_round (
     // Update code (custom)
     // No power-of-two rescale in this unit.
     wire [7:0] shift = 8'h00;
-    reg [37:0] r_exponent;
-    reg [23:0] r_class;
-    reg [19:0] r_shifted;
-    wire [11:0] e_ipart = {{2{term[21]}}, term[21:12]};
-    wire [11:0] e_shift12 = {{4{shift[7]}}, shift};
-    wire [11:0] e_ebias = e_ipart + e_shift12 + 12'h00f;
+    wire [11:0] e_ipart = {term[21], term[21], term[21:12]};
+    wire [11:0] e_shift12 = {shift[7], shift[7], shift[7], shift[7], shift};
+    wire [11:0] e_ebias = (e_ipart + e_shift12) + 12'h00f;
     // The subnormal shift 1 - ebias, from the inputs rather than after ebias, so that
     // step 2 has one carry chain in depth, not two.
-    wire [11:0] e_k_full = 12'hff2 - e_ipart - e_shift12;
-    always @(*) r_exponent = {term[23:22], e_ebias, e_k_full, term[11:0]};
+    wire [11:0] e_k_full = (12'hff2 - e_ipart) - e_shift12;
+    wire [37:0] r_exponent = {term[23:22], e_ebias, e_k_full, term[11:0]};
     wire [11:0] c_ebias = r_exponent[35:24];
     wire [11:0] c_k_full = r_exponent[23:12];
-    wire c_sub = c_ebias[11] || c_ebias == 12'd0;
-    wire c_ovf = !c_ebias[11] && c_ebias >= 12'h01f;
-    wire [3:0] c_k = !c_sub ? 4'h0 : (c_k_full > 12'h00d ? 4'hd : c_k_full[3:0]);
-    always @(*) r_class = {r_exponent[37:36], c_ovf, c_k, c_sub ? 5'h00 : c_ebias[4:0], r_exponent[11:0]};
+    wire c_sub = c_ebias[11] | (c_ebias == 12'h000);
+    wire c_ovf = ~c_ebias[11] & (c_ebias >= 12'h01f);
+    wire [3:0] c_k = ~c_sub ? 4'b0000 : (c_k_full > 12'h00d) ? 4'b1101 : c_k_full[3:0];
+    wire [23:0] r_class = {r_exponent[37:36], c_ovf, c_k, c_sub ? 5'h00 : c_ebias[4:0], r_exponent[11:0]};
     wire [3:0] s_k = r_class[20:17];
-    wire [24:0] s_x0 = {1'b1, r_class[11:1], 13'h0000};
-    reg [24:0] s_s1;
-    always @(*) case (s_k[1:0])
-        2'd0: s_s1 = s_x0;
-        2'd1: s_s1 = s_x0 >> 1;
-        2'd2: s_s1 = s_x0 >> 2;
-        default: s_s1 = s_x0 >> 3;
-    endcase
-    // The top bit of sig (the hidden one before shifting) is read by nobody, hence:
-    /* verilator lint_off UNUSEDSIGNAL */
-    reg [24:0] s_sig;
-    /* verilator lint_on UNUSEDSIGNAL */
-    always @(*) case (s_k[3:2])
-        2'd0: s_sig = s_s1;
-        2'd1: s_sig = s_s1 >> 4;
-        2'd2: s_sig = s_s1 >> 8;
-        default: s_sig = s_s1 >> 12;
-    endcase
+    wire [11:0] s_one_frac = {1'b1, r_class[11:1]};
+    // 1.frac >> k[1:0]
+    wire [11:0] s_s1 = 
+        (s_k[1:0] == 2'b00) ? s_one_frac :
+        (s_k[1:0] == 2'b01) ? {1'b0, s_one_frac[11:1]} :
+        (s_k[1:0] == 2'b10) ? {2'b00, s_one_frac[11:2]} :
+        {3'b000, s_one_frac[11:3]};
+    // ... >> 4 * k[3:2]: the mantissa and the guard bit (the hidden one is not kept)
+    wire [10:0] s_sig = 
+        (s_k[3:2] == 2'b00) ? s_s1[10:0] :
+        (s_k[3:2] == 2'b01) ? {3'b000, s_s1[11:4]} :
+        (s_k[3:2] == 2'b10) ? {7'h00, s_s1[11:8]} :
+        11'h000;
     wire [11:0] s_below = ~(12'hfff << s_k);
-    wire s_sticky = r_class[0] || (s_x0[24:13] & s_below) != 12'h000;
-    always @(*) r_shifted = {r_class[23:21], r_class[16:12], s_sig[23:14], s_sig[13], s_sticky};
+    wire s_sticky = r_class[0] | ((s_one_frac & s_below) != 12'h000);
+    wire [19:0] r_shifted = {r_class[23:21], r_class[16:12], s_sig[10:1], s_sig[0], s_sticky};
     wire [14:0] o_unrounded = r_shifted[16:2];
-    wire [14:0] o_rounded = o_unrounded + {14'h0000, r_shifted[1] && (r_shifted[0] || o_unrounded[0])};
-    always @(*) begin
-    case (r_shifted[19:18])
-    2'd1: y = 16'h7e00;   // NaN
-    2'd2: y = 16'h7c00;   // +Inf
-    2'd3: y = 16'h0000;   // 2^-Inf = +0
-    default: y = r_shifted[17] ? 16'h7c00 : {1'b0, o_rounded};
-    endcase
-    end
+    wire [14:0] o_rounded = o_unrounded + {14'h0000, r_shifted[1] & (r_shifted[0] | o_unrounded[0])};
+    wire [1:0] o_cls = r_shifted[19:18];
+    // NaN; +Inf; 2^-Inf = +0; finite (overflow: +Inf)
+    always @(*) y = 
+        (o_cls == 2'b01) ? 16'h7e00 :
+        (o_cls == 2'b10) ? 16'h7c00 :
+        (o_cls == 2'b11) ? 16'h0000 :
+        r_shifted[17] ? 16'h7c00 :
+        {1'b0, o_rounded};
 endmodule // exp2_bf16_round
 
 
 module exp2_bf16_term_q (
+    input  wire clk,
+    input  wire rst,
+    input  wire in_valid,
     input  wire [23:0] d,
-    output reg [23:0] q,
-    input  wire clock
+    output reg out_valid,
+    output reg [23:0] q
 );
     
     // Update code (custom)
-    initial begin
-       q = 24'h0;
+    reg valid_q;
+    reg [23:0] data_q;
+    always @(*) out_valid = valid_q;
+    always @(*) q = data_q;
+    always @(posedge clk) begin
+        valid_q <= in_valid & ~rst;
+        data_q <= d;
     end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
 endmodule // exp2_bf16_term_q
 
 
-module exp2_bf16_valid_q (
-    input  wire d,
-    output reg q,
-    input  wire clock
-);
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // exp2_bf16_valid_q
-
-
 module exp2_bf16_y_q (
+    input  wire clk,
+    input  wire rst,
+    input  wire in_valid,
     input  wire [15:0] d,
-    output reg [15:0] q,
-    input  wire clock
+    output reg out_valid,
+    output reg [15:0] q
 );
     
     // Update code (custom)
-    initial begin
-       q = 16'h0;
+    reg valid_q;
+    reg [15:0] data_q;
+    always @(*) out_valid = valid_q;
+    always @(*) q = data_q;
+    always @(posedge clk) begin
+        valid_q <= in_valid & ~rst;
+        data_q <= d;
     end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
 endmodule // exp2_bf16_y_q
 /* verilator lint_on DECLFILENAME */

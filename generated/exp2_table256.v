@@ -19,18 +19,18 @@ module exp2_table256 (
     // Stub signals
     reg  [7:0] lut_a;
     wire  [15:0] lut_b;
+    reg  x_q_clk;
+    reg  x_q_rst;
+    reg  x_q_in_valid;
     reg  [7:0] x_q_d;
+    wire  x_q_out_valid;
     wire  [7:0] x_q_q;
-    reg  x_q_clock;
-    reg  valid_q_d;
-    wire  valid_q_q;
-    reg  valid_q_clock;
+    reg  y_q_clk;
+    reg  y_q_rst;
+    reg  y_q_in_valid;
     reg  [15:0] y_q_d;
+    wire  y_q_out_valid;
     wire  [15:0] y_q_q;
-    reg  y_q_clock;
-    reg  out_valid_q_d;
-    wire  out_valid_q_q;
-    reg  out_valid_q_clock;
     
     // Sub module instances
     exp2_table256_lut lut(
@@ -38,49 +38,41 @@ module exp2_table256 (
         .b(lut_b)
     );
     exp2_table256_x_q x_q(
+        .clk(x_q_clk),
+        .rst(x_q_rst),
+        .in_valid(x_q_in_valid),
         .d(x_q_d),
-        .q(x_q_q),
-        .clock(x_q_clock)
-    );
-    exp2_table256_valid_q valid_q(
-        .d(valid_q_d),
-        .q(valid_q_q),
-        .clock(valid_q_clock)
+        .out_valid(x_q_out_valid),
+        .q(x_q_q)
     );
     exp2_table256_y_q y_q(
+        .clk(y_q_clk),
+        .rst(y_q_rst),
+        .in_valid(y_q_in_valid),
         .d(y_q_d),
-        .q(y_q_q),
-        .clock(y_q_clock)
-    );
-    exp2_table256_out_valid_q out_valid_q(
-        .d(out_valid_q_d),
-        .q(out_valid_q_q),
-        .clock(out_valid_q_clock)
+        .out_valid(y_q_out_valid),
+        .q(y_q_q)
     );
     
     // Update code
     always @(*) begin
-        x_q_clock = clk;
-        valid_q_clock = clk;
-        y_q_clock = clk;
-        out_valid_q_clock = clk;
-        x_q_d = x_q_q;
-        valid_q_d = valid_q_q;
-        y_q_d = y_q_q;
-        out_valid_q_d = out_valid_q_q;
+        x_q_clk = clk;
+        x_q_rst = rst;
+        y_q_clk = clk;
+        y_q_rst = rst;
         x_q_d = in_x;
-        valid_q_d = in_valid & ~rst;
+        x_q_in_valid = in_valid;
         if (in_reg) begin
             lut_a = x_q_q;
-            out_valid_q_d = valid_q_q & ~rst;
+            y_q_in_valid = x_q_out_valid;
         end
         else begin
             lut_a = in_x;
-            out_valid_q_d = in_valid & ~rst;
+            y_q_in_valid = in_valid;
         end
         y_q_d = lut_b;
         out_y = y_q_q;
-        out_valid = out_valid_q_q;
+        out_valid = y_q_out_valid;
     end
     
 endmodule // exp2_table256
@@ -92,341 +84,311 @@ module exp2_table256_lut (
 );
     
     // Update code (custom)
+    reg [15:0] entry;
     // fp16 of 2^x for every code
     always @(*) begin
         case (a)
-            8'h00: b = 16'h3c00;
-            8'h01: b = 16'h3c00;
-            8'h02: b = 16'h3c00;
-            8'h03: b = 16'h3c00;
-            8'h04: b = 16'h3c00;
-            8'h05: b = 16'h3c00;
-            8'h06: b = 16'h3c00;
-            8'h07: b = 16'h3c00;
-            8'h08: b = 16'h4000;
-            8'h09: b = 16'h405d;
-            8'h0a: b = 16'h40c2;
-            8'h0b: b = 16'h4130;
-            8'h0c: b = 16'h41a8;
-            8'h0d: b = 16'h422b;
-            8'h0e: b = 16'h42ba;
-            8'h0f: b = 16'h4356;
-            8'h10: b = 16'h4400;
-            8'h11: b = 16'h44c2;
-            8'h12: b = 16'h45a8;
-            8'h13: b = 16'h46ba;
-            8'h14: b = 16'h4800;
-            8'h15: b = 16'h48c2;
-            8'h16: b = 16'h49a8;
-            8'h17: b = 16'h4aba;
-            8'h18: b = 16'h3da8;
-            8'h19: b = 16'h3de8;
-            8'h1a: b = 16'h3e2b;
-            8'h1b: b = 16'h3e71;
-            8'h1c: b = 16'h3eba;
-            8'h1d: b = 16'h3f06;
-            8'h1e: b = 16'h3f56;
-            8'h1f: b = 16'h3fa9;
-            8'h20: b = 16'h4c00;
-            8'h21: b = 16'h4da8;
-            8'h22: b = 16'h5000;
-            8'h23: b = 16'h51a8;
-            8'h24: b = 16'h5400;
-            8'h25: b = 16'h55a8;
-            8'h26: b = 16'h5800;
-            8'h27: b = 16'h59a8;
-            8'h28: b = 16'h5c00;
-            8'h29: b = 16'h6000;
-            8'h2a: b = 16'h6400;
-            8'h2b: b = 16'h6800;
-            8'h2c: b = 16'h6c00;
-            8'h2d: b = 16'h7000;
-            8'h2e: b = 16'h7400;
-            8'h2f: b = 16'h7800;
-            8'h30: b = 16'h3cc2;
-            8'h31: b = 16'h3cdc;
-            8'h32: b = 16'h3cf8;
-            8'h33: b = 16'h3d14;
-            8'h34: b = 16'h3d30;
-            8'h35: b = 16'h3d4d;
-            8'h36: b = 16'h3d6b;
-            8'h37: b = 16'h3d89;
-            8'h38: b = 16'h3c5d;
-            8'h39: b = 16'h3c69;
-            8'h3a: b = 16'h3c75;
-            8'h3b: b = 16'h3c82;
-            8'h3c: b = 16'h3c8e;
-            8'h3d: b = 16'h3c9b;
-            8'h3e: b = 16'h3ca8;
-            8'h3f: b = 16'h3cb5;
-            8'h40: b = 16'h7c00;
-            8'h41: b = 16'h7c00;
-            8'h42: b = 16'h7c00;
-            8'h43: b = 16'h7c00;
-            8'h44: b = 16'h7c00;
-            8'h45: b = 16'h7c00;
-            8'h46: b = 16'h7c00;
-            8'h47: b = 16'h7c00;
-            8'h48: b = 16'h7c00;
-            8'h49: b = 16'h7c00;
-            8'h4a: b = 16'h7c00;
-            8'h4b: b = 16'h7c00;
-            8'h4c: b = 16'h7c00;
-            8'h4d: b = 16'h7c00;
-            8'h4e: b = 16'h7c00;
-            8'h4f: b = 16'h7c00;
-            8'h50: b = 16'h3c2d;
-            8'h51: b = 16'h3c39;
-            8'h52: b = 16'h3c45;
-            8'h53: b = 16'h3c51;
-            8'h54: b = 16'h3c16;
-            8'h55: b = 16'h3c1c;
-            8'h56: b = 16'h3c22;
-            8'h57: b = 16'h3c28;
-            8'h58: b = 16'h3c0b;
-            8'h59: b = 16'h3c0e;
-            8'h5a: b = 16'h3c11;
-            8'h5b: b = 16'h3c14;
-            8'h5c: b = 16'h3c06;
-            8'h5d: b = 16'h3c07;
-            8'h5e: b = 16'h3c08;
-            8'h5f: b = 16'h3c0a;
-            8'h60: b = 16'h7c00;
-            8'h61: b = 16'h7c00;
-            8'h62: b = 16'h7c00;
-            8'h63: b = 16'h7c00;
-            8'h64: b = 16'h7c00;
-            8'h65: b = 16'h7c00;
-            8'h66: b = 16'h7c00;
-            8'h67: b = 16'h7c00;
-            8'h68: b = 16'h7c00;
-            8'h69: b = 16'h7c00;
-            8'h6a: b = 16'h7c00;
-            8'h6b: b = 16'h7c00;
-            8'h6c: b = 16'h7c00;
-            8'h6d: b = 16'h7c00;
-            8'h6e: b = 16'h7c00;
-            8'h6f: b = 16'h7c00;
-            8'h70: b = 16'h3c03;
-            8'h71: b = 16'h3c04;
-            8'h72: b = 16'h3c01;
-            8'h73: b = 16'h3c02;
-            8'h74: b = 16'h3c01;
-            8'h75: b = 16'h3c01;
-            8'h76: b = 16'h3c00;
-            8'h77: b = 16'h3c01;
-            8'h78: b = 16'h3c00;
-            8'h79: b = 16'h3c00;
-            8'h7a: b = 16'h3c00;
-            8'h7b: b = 16'h3c00;
-            8'h7c: b = 16'h3c00;
-            8'h7d: b = 16'h3c00;
-            8'h7e: b = 16'h3c00;
-            8'h7f: b = 16'h3c00;
-            8'h80: b = 16'h7e00;
-            8'h81: b = 16'h3c00;
-            8'h82: b = 16'h3c00;
-            8'h83: b = 16'h3c00;
-            8'h84: b = 16'h3c00;
-            8'h85: b = 16'h3c00;
-            8'h86: b = 16'h3c00;
-            8'h87: b = 16'h3c00;
-            8'h88: b = 16'h3800;
-            8'h89: b = 16'h3756;
-            8'h8a: b = 16'h36ba;
-            8'h8b: b = 16'h362b;
-            8'h8c: b = 16'h35a8;
-            8'h8d: b = 16'h3530;
-            8'h8e: b = 16'h34c2;
-            8'h8f: b = 16'h345d;
-            8'h90: b = 16'h3400;
-            8'h91: b = 16'h32ba;
-            8'h92: b = 16'h31a8;
-            8'h93: b = 16'h30c2;
-            8'h94: b = 16'h3000;
-            8'h95: b = 16'h2eba;
-            8'h96: b = 16'h2da8;
-            8'h97: b = 16'h2cc2;
-            8'h98: b = 16'h39a8;
-            8'h99: b = 16'h396b;
-            8'h9a: b = 16'h3930;
-            8'h9b: b = 16'h38f8;
-            8'h9c: b = 16'h38c2;
-            8'h9d: b = 16'h388e;
-            8'h9e: b = 16'h385d;
-            8'h9f: b = 16'h382d;
-            8'ha0: b = 16'h2c00;
-            8'ha1: b = 16'h29a8;
-            8'ha2: b = 16'h2800;
-            8'ha3: b = 16'h25a8;
-            8'ha4: b = 16'h2400;
-            8'ha5: b = 16'h21a8;
-            8'ha6: b = 16'h2000;
-            8'ha7: b = 16'h1da8;
-            8'ha8: b = 16'h1c00;
-            8'ha9: b = 16'h1800;
-            8'haa: b = 16'h1400;
-            8'hab: b = 16'h1000;
-            8'hac: b = 16'h0c00;
-            8'had: b = 16'h0800;
-            8'hae: b = 16'h0400;
-            8'haf: b = 16'h0200;
-            8'hb0: b = 16'h3aba;
-            8'hb1: b = 16'h3a95;
-            8'hb2: b = 16'h3a71;
-            8'hb3: b = 16'h3a4e;
-            8'hb4: b = 16'h3a2b;
-            8'hb5: b = 16'h3a09;
-            8'hb6: b = 16'h39e8;
-            8'hb7: b = 16'h39c8;
-            8'hb8: b = 16'h3b56;
-            8'hb9: b = 16'h3b42;
-            8'hba: b = 16'h3b2e;
-            8'hbb: b = 16'h3b1a;
-            8'hbc: b = 16'h3b06;
-            8'hbd: b = 16'h3af3;
-            8'hbe: b = 16'h3ae0;
-            8'hbf: b = 16'h3acd;
-            8'hc0: b = 16'h0100;
-            8'hc1: b = 16'h0010;
-            8'hc2: b = 16'h0001;
-            8'hc3: b = 16'h0000;
-            8'hc4: b = 16'h0000;
-            8'hc5: b = 16'h0000;
-            8'hc6: b = 16'h0000;
-            8'hc7: b = 16'h0000;
-            8'hc8: b = 16'h0000;
-            8'hc9: b = 16'h0000;
-            8'hca: b = 16'h0000;
-            8'hcb: b = 16'h0000;
-            8'hcc: b = 16'h0000;
-            8'hcd: b = 16'h0000;
-            8'hce: b = 16'h0000;
-            8'hcf: b = 16'h0000;
-            8'hd0: b = 16'h3ba9;
-            8'hd1: b = 16'h3b94;
-            8'hd2: b = 16'h3b7f;
-            8'hd3: b = 16'h3b6a;
-            8'hd4: b = 16'h3bd4;
-            8'hd5: b = 16'h3bc9;
-            8'hd6: b = 16'h3bbf;
-            8'hd7: b = 16'h3bb4;
-            8'hd8: b = 16'h3bea;
-            8'hd9: b = 16'h3be4;
-            8'hda: b = 16'h3bdf;
-            8'hdb: b = 16'h3bda;
-            8'hdc: b = 16'h3bf5;
-            8'hdd: b = 16'h3bf2;
-            8'hde: b = 16'h3bef;
-            8'hdf: b = 16'h3bed;
-            8'he0: b = 16'h0000;
-            8'he1: b = 16'h0000;
-            8'he2: b = 16'h0000;
-            8'he3: b = 16'h0000;
-            8'he4: b = 16'h0000;
-            8'he5: b = 16'h0000;
-            8'he6: b = 16'h0000;
-            8'he7: b = 16'h0000;
-            8'he8: b = 16'h0000;
-            8'he9: b = 16'h0000;
-            8'hea: b = 16'h0000;
-            8'heb: b = 16'h0000;
-            8'hec: b = 16'h0000;
-            8'hed: b = 16'h0000;
-            8'hee: b = 16'h0000;
-            8'hef: b = 16'h0000;
-            8'hf0: b = 16'h3bfa;
-            8'hf1: b = 16'h3bf8;
-            8'hf2: b = 16'h3bfd;
-            8'hf3: b = 16'h3bfc;
-            8'hf4: b = 16'h3bff;
-            8'hf5: b = 16'h3bfe;
-            8'hf6: b = 16'h3bff;
-            8'hf7: b = 16'h3bff;
-            8'hf8: b = 16'h3c00;
-            8'hf9: b = 16'h3bff;
-            8'hfa: b = 16'h3c00;
-            8'hfb: b = 16'h3c00;
-            8'hfc: b = 16'h3c00;
-            8'hfd: b = 16'h3c00;
-            8'hfe: b = 16'h3c00;
-            8'hff: b = 16'h3c00;
-            default: begin
-                b = 16'h0000;
-            end
+            8'h00: entry = 16'h3c00;
+            8'h01: entry = 16'h3c00;
+            8'h02: entry = 16'h3c00;
+            8'h03: entry = 16'h3c00;
+            8'h04: entry = 16'h3c00;
+            8'h05: entry = 16'h3c00;
+            8'h06: entry = 16'h3c00;
+            8'h07: entry = 16'h3c00;
+            8'h08: entry = 16'h4000;
+            8'h09: entry = 16'h405d;
+            8'h0a: entry = 16'h40c2;
+            8'h0b: entry = 16'h4130;
+            8'h0c: entry = 16'h41a8;
+            8'h0d: entry = 16'h422b;
+            8'h0e: entry = 16'h42ba;
+            8'h0f: entry = 16'h4356;
+            8'h10: entry = 16'h4400;
+            8'h11: entry = 16'h44c2;
+            8'h12: entry = 16'h45a8;
+            8'h13: entry = 16'h46ba;
+            8'h14: entry = 16'h4800;
+            8'h15: entry = 16'h48c2;
+            8'h16: entry = 16'h49a8;
+            8'h17: entry = 16'h4aba;
+            8'h18: entry = 16'h3da8;
+            8'h19: entry = 16'h3de8;
+            8'h1a: entry = 16'h3e2b;
+            8'h1b: entry = 16'h3e71;
+            8'h1c: entry = 16'h3eba;
+            8'h1d: entry = 16'h3f06;
+            8'h1e: entry = 16'h3f56;
+            8'h1f: entry = 16'h3fa9;
+            8'h20: entry = 16'h4c00;
+            8'h21: entry = 16'h4da8;
+            8'h22: entry = 16'h5000;
+            8'h23: entry = 16'h51a8;
+            8'h24: entry = 16'h5400;
+            8'h25: entry = 16'h55a8;
+            8'h26: entry = 16'h5800;
+            8'h27: entry = 16'h59a8;
+            8'h28: entry = 16'h5c00;
+            8'h29: entry = 16'h6000;
+            8'h2a: entry = 16'h6400;
+            8'h2b: entry = 16'h6800;
+            8'h2c: entry = 16'h6c00;
+            8'h2d: entry = 16'h7000;
+            8'h2e: entry = 16'h7400;
+            8'h2f: entry = 16'h7800;
+            8'h30: entry = 16'h3cc2;
+            8'h31: entry = 16'h3cdc;
+            8'h32: entry = 16'h3cf8;
+            8'h33: entry = 16'h3d14;
+            8'h34: entry = 16'h3d30;
+            8'h35: entry = 16'h3d4d;
+            8'h36: entry = 16'h3d6b;
+            8'h37: entry = 16'h3d89;
+            8'h38: entry = 16'h3c5d;
+            8'h39: entry = 16'h3c69;
+            8'h3a: entry = 16'h3c75;
+            8'h3b: entry = 16'h3c82;
+            8'h3c: entry = 16'h3c8e;
+            8'h3d: entry = 16'h3c9b;
+            8'h3e: entry = 16'h3ca8;
+            8'h3f: entry = 16'h3cb5;
+            8'h40: entry = 16'h7c00;
+            8'h41: entry = 16'h7c00;
+            8'h42: entry = 16'h7c00;
+            8'h43: entry = 16'h7c00;
+            8'h44: entry = 16'h7c00;
+            8'h45: entry = 16'h7c00;
+            8'h46: entry = 16'h7c00;
+            8'h47: entry = 16'h7c00;
+            8'h48: entry = 16'h7c00;
+            8'h49: entry = 16'h7c00;
+            8'h4a: entry = 16'h7c00;
+            8'h4b: entry = 16'h7c00;
+            8'h4c: entry = 16'h7c00;
+            8'h4d: entry = 16'h7c00;
+            8'h4e: entry = 16'h7c00;
+            8'h4f: entry = 16'h7c00;
+            8'h50: entry = 16'h3c2d;
+            8'h51: entry = 16'h3c39;
+            8'h52: entry = 16'h3c45;
+            8'h53: entry = 16'h3c51;
+            8'h54: entry = 16'h3c16;
+            8'h55: entry = 16'h3c1c;
+            8'h56: entry = 16'h3c22;
+            8'h57: entry = 16'h3c28;
+            8'h58: entry = 16'h3c0b;
+            8'h59: entry = 16'h3c0e;
+            8'h5a: entry = 16'h3c11;
+            8'h5b: entry = 16'h3c14;
+            8'h5c: entry = 16'h3c06;
+            8'h5d: entry = 16'h3c07;
+            8'h5e: entry = 16'h3c08;
+            8'h5f: entry = 16'h3c0a;
+            8'h60: entry = 16'h7c00;
+            8'h61: entry = 16'h7c00;
+            8'h62: entry = 16'h7c00;
+            8'h63: entry = 16'h7c00;
+            8'h64: entry = 16'h7c00;
+            8'h65: entry = 16'h7c00;
+            8'h66: entry = 16'h7c00;
+            8'h67: entry = 16'h7c00;
+            8'h68: entry = 16'h7c00;
+            8'h69: entry = 16'h7c00;
+            8'h6a: entry = 16'h7c00;
+            8'h6b: entry = 16'h7c00;
+            8'h6c: entry = 16'h7c00;
+            8'h6d: entry = 16'h7c00;
+            8'h6e: entry = 16'h7c00;
+            8'h6f: entry = 16'h7c00;
+            8'h70: entry = 16'h3c03;
+            8'h71: entry = 16'h3c04;
+            8'h72: entry = 16'h3c01;
+            8'h73: entry = 16'h3c02;
+            8'h74: entry = 16'h3c01;
+            8'h75: entry = 16'h3c01;
+            8'h76: entry = 16'h3c00;
+            8'h77: entry = 16'h3c01;
+            8'h78: entry = 16'h3c00;
+            8'h79: entry = 16'h3c00;
+            8'h7a: entry = 16'h3c00;
+            8'h7b: entry = 16'h3c00;
+            8'h7c: entry = 16'h3c00;
+            8'h7d: entry = 16'h3c00;
+            8'h7e: entry = 16'h3c00;
+            8'h7f: entry = 16'h3c00;
+            8'h80: entry = 16'h7e00;
+            8'h81: entry = 16'h3c00;
+            8'h82: entry = 16'h3c00;
+            8'h83: entry = 16'h3c00;
+            8'h84: entry = 16'h3c00;
+            8'h85: entry = 16'h3c00;
+            8'h86: entry = 16'h3c00;
+            8'h87: entry = 16'h3c00;
+            8'h88: entry = 16'h3800;
+            8'h89: entry = 16'h3756;
+            8'h8a: entry = 16'h36ba;
+            8'h8b: entry = 16'h362b;
+            8'h8c: entry = 16'h35a8;
+            8'h8d: entry = 16'h3530;
+            8'h8e: entry = 16'h34c2;
+            8'h8f: entry = 16'h345d;
+            8'h90: entry = 16'h3400;
+            8'h91: entry = 16'h32ba;
+            8'h92: entry = 16'h31a8;
+            8'h93: entry = 16'h30c2;
+            8'h94: entry = 16'h3000;
+            8'h95: entry = 16'h2eba;
+            8'h96: entry = 16'h2da8;
+            8'h97: entry = 16'h2cc2;
+            8'h98: entry = 16'h39a8;
+            8'h99: entry = 16'h396b;
+            8'h9a: entry = 16'h3930;
+            8'h9b: entry = 16'h38f8;
+            8'h9c: entry = 16'h38c2;
+            8'h9d: entry = 16'h388e;
+            8'h9e: entry = 16'h385d;
+            8'h9f: entry = 16'h382d;
+            8'ha0: entry = 16'h2c00;
+            8'ha1: entry = 16'h29a8;
+            8'ha2: entry = 16'h2800;
+            8'ha3: entry = 16'h25a8;
+            8'ha4: entry = 16'h2400;
+            8'ha5: entry = 16'h21a8;
+            8'ha6: entry = 16'h2000;
+            8'ha7: entry = 16'h1da8;
+            8'ha8: entry = 16'h1c00;
+            8'ha9: entry = 16'h1800;
+            8'haa: entry = 16'h1400;
+            8'hab: entry = 16'h1000;
+            8'hac: entry = 16'h0c00;
+            8'had: entry = 16'h0800;
+            8'hae: entry = 16'h0400;
+            8'haf: entry = 16'h0200;
+            8'hb0: entry = 16'h3aba;
+            8'hb1: entry = 16'h3a95;
+            8'hb2: entry = 16'h3a71;
+            8'hb3: entry = 16'h3a4e;
+            8'hb4: entry = 16'h3a2b;
+            8'hb5: entry = 16'h3a09;
+            8'hb6: entry = 16'h39e8;
+            8'hb7: entry = 16'h39c8;
+            8'hb8: entry = 16'h3b56;
+            8'hb9: entry = 16'h3b42;
+            8'hba: entry = 16'h3b2e;
+            8'hbb: entry = 16'h3b1a;
+            8'hbc: entry = 16'h3b06;
+            8'hbd: entry = 16'h3af3;
+            8'hbe: entry = 16'h3ae0;
+            8'hbf: entry = 16'h3acd;
+            8'hc0: entry = 16'h0100;
+            8'hc1: entry = 16'h0010;
+            8'hc2: entry = 16'h0001;
+            8'hc3: entry = 16'h0000;
+            8'hc4: entry = 16'h0000;
+            8'hc5: entry = 16'h0000;
+            8'hc6: entry = 16'h0000;
+            8'hc7: entry = 16'h0000;
+            8'hc8: entry = 16'h0000;
+            8'hc9: entry = 16'h0000;
+            8'hca: entry = 16'h0000;
+            8'hcb: entry = 16'h0000;
+            8'hcc: entry = 16'h0000;
+            8'hcd: entry = 16'h0000;
+            8'hce: entry = 16'h0000;
+            8'hcf: entry = 16'h0000;
+            8'hd0: entry = 16'h3ba9;
+            8'hd1: entry = 16'h3b94;
+            8'hd2: entry = 16'h3b7f;
+            8'hd3: entry = 16'h3b6a;
+            8'hd4: entry = 16'h3bd4;
+            8'hd5: entry = 16'h3bc9;
+            8'hd6: entry = 16'h3bbf;
+            8'hd7: entry = 16'h3bb4;
+            8'hd8: entry = 16'h3bea;
+            8'hd9: entry = 16'h3be4;
+            8'hda: entry = 16'h3bdf;
+            8'hdb: entry = 16'h3bda;
+            8'hdc: entry = 16'h3bf5;
+            8'hdd: entry = 16'h3bf2;
+            8'hde: entry = 16'h3bef;
+            8'hdf: entry = 16'h3bed;
+            8'he0: entry = 16'h0000;
+            8'he1: entry = 16'h0000;
+            8'he2: entry = 16'h0000;
+            8'he3: entry = 16'h0000;
+            8'he4: entry = 16'h0000;
+            8'he5: entry = 16'h0000;
+            8'he6: entry = 16'h0000;
+            8'he7: entry = 16'h0000;
+            8'he8: entry = 16'h0000;
+            8'he9: entry = 16'h0000;
+            8'hea: entry = 16'h0000;
+            8'heb: entry = 16'h0000;
+            8'hec: entry = 16'h0000;
+            8'hed: entry = 16'h0000;
+            8'hee: entry = 16'h0000;
+            8'hef: entry = 16'h0000;
+            8'hf0: entry = 16'h3bfa;
+            8'hf1: entry = 16'h3bf8;
+            8'hf2: entry = 16'h3bfd;
+            8'hf3: entry = 16'h3bfc;
+            8'hf4: entry = 16'h3bff;
+            8'hf5: entry = 16'h3bfe;
+            8'hf6: entry = 16'h3bff;
+            8'hf7: entry = 16'h3bff;
+            8'hf8: entry = 16'h3c00;
+            8'hf9: entry = 16'h3bff;
+            8'hfa: entry = 16'h3c00;
+            8'hfb: entry = 16'h3c00;
+            8'hfc: entry = 16'h3c00;
+            8'hfd: entry = 16'h3c00;
+            8'hfe: entry = 16'h3c00;
+            8'hff: entry = 16'h3c00;
+            default: entry = 16'h0000;
         endcase
     end
+    always @(*) b = entry;
 endmodule // exp2_table256_lut
 
 
-module exp2_table256_out_valid_q (
-    input  wire d,
-    output reg q,
-    input  wire clock
-);
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // exp2_table256_out_valid_q
-
-
-module exp2_table256_valid_q (
-    input  wire d,
-    output reg q,
-    input  wire clock
-);
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // exp2_table256_valid_q
-
-
 module exp2_table256_x_q (
+    input  wire clk,
+    input  wire rst,
+    input  wire in_valid,
     input  wire [7:0] d,
-    output reg [7:0] q,
-    input  wire clock
+    output reg out_valid,
+    output reg [7:0] q
 );
     
     // Update code (custom)
-    initial begin
-       q = 8'h0;
+    reg valid_q;
+    reg [7:0] data_q;
+    always @(*) out_valid = valid_q;
+    always @(*) q = data_q;
+    always @(posedge clk) begin
+        valid_q <= in_valid & ~rst;
+        data_q <= d;
     end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
 endmodule // exp2_table256_x_q
 
 
 module exp2_table256_y_q (
+    input  wire clk,
+    input  wire rst,
+    input  wire in_valid,
     input  wire [15:0] d,
-    output reg [15:0] q,
-    input  wire clock
+    output reg out_valid,
+    output reg [15:0] q
 );
     
     // Update code (custom)
-    initial begin
-       q = 16'h0;
+    reg valid_q;
+    reg [15:0] data_q;
+    always @(*) out_valid = valid_q;
+    always @(*) q = data_q;
+    always @(posedge clk) begin
+        valid_q <= in_valid & ~rst;
+        data_q <= d;
     end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
 endmodule // exp2_table256_y_q
 /* verilator lint_on DECLFILENAME */

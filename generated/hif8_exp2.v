@@ -22,49 +22,46 @@ module hif8_exp2 (
     
     // Stub signals
     reg  [7:0] lookup_x;
-    wire  [23:0] lookup_term;
-    reg  [23:0] expo_term;
-    reg  [7:0] expo_shift;
-    wire  [37:0] expo_e;
+    reg  [7:0] lookup_shift;
+    wire  [31:0] lookup_ts;
+    reg  [31:0] expo_a;
+    wire  [37:0] expo_b;
     reg  [37:0] classify_a;
     wire  [23:0] classify_b;
     reg  [23:0] shifter_a;
     wire  [19:0] shifter_b;
     reg  [19:0] round_a;
     wire  [15:0] round_b;
-    reg  [23:0] term_q_d;
-    wire  [23:0] term_q_q;
-    reg  term_q_clock;
-    reg  [7:0] shift_q_d;
-    wire  [7:0] shift_q_q;
-    reg  shift_q_clock;
+    reg  ts_q_clk;
+    reg  ts_q_rst;
+    reg  ts_q_in_valid;
+    reg  [31:0] ts_q_d;
+    wire  ts_q_out_valid;
+    wire  [31:0] ts_q_q;
+    reg  e_q_clk;
+    reg  e_q_rst;
+    reg  e_q_in_valid;
     reg  [37:0] e_q_d;
+    wire  e_q_out_valid;
     wire  [37:0] e_q_q;
-    reg  e_q_clock;
+    reg  c_q_clk;
+    reg  c_q_rst;
+    reg  c_q_in_valid;
     reg  [23:0] c_q_d;
+    wire  c_q_out_valid;
     wire  [23:0] c_q_q;
-    reg  c_q_clock;
+    reg  s_q_clk;
+    reg  s_q_rst;
+    reg  s_q_in_valid;
     reg  [19:0] s_q_d;
+    wire  s_q_out_valid;
     wire  [19:0] s_q_q;
-    reg  s_q_clock;
-    reg  v0_q_d;
-    wire  v0_q_q;
-    reg  v0_q_clock;
-    reg  v1_q_d;
-    wire  v1_q_q;
-    reg  v1_q_clock;
-    reg  v2_q_d;
-    wire  v2_q_q;
-    reg  v2_q_clock;
-    reg  v3_q_d;
-    wire  v3_q_q;
-    reg  v3_q_clock;
+    reg  y_q_clk;
+    reg  y_q_rst;
+    reg  y_q_in_valid;
     reg  [15:0] y_q_d;
+    wire  y_q_out_valid;
     wire  [15:0] y_q_q;
-    reg  y_q_clock;
-    reg  out_valid_q_d;
-    wire  out_valid_q_q;
-    reg  out_valid_q_clock;
     
     // Local signals
     reg  v0;
@@ -75,12 +72,12 @@ module hif8_exp2 (
     // Sub module instances
     hif8_exp2_lookup lookup(
         .x(lookup_x),
-        .term(lookup_term)
+        .shift(lookup_shift),
+        .ts(lookup_ts)
     );
     hif8_exp2_expo expo(
-        .term(expo_term),
-        .shift(expo_shift),
-        .e(expo_e)
+        .a(expo_a),
+        .b(expo_b)
     );
     hif8_exp2_classify classify(
         .a(classify_a),
@@ -94,154 +91,128 @@ module hif8_exp2 (
         .a(round_a),
         .b(round_b)
     );
-    hif8_exp2_term_q term_q(
-        .d(term_q_d),
-        .q(term_q_q),
-        .clock(term_q_clock)
-    );
-    hif8_exp2_shift_q shift_q(
-        .d(shift_q_d),
-        .q(shift_q_q),
-        .clock(shift_q_clock)
+    hif8_exp2_ts_q ts_q(
+        .clk(ts_q_clk),
+        .rst(ts_q_rst),
+        .in_valid(ts_q_in_valid),
+        .d(ts_q_d),
+        .out_valid(ts_q_out_valid),
+        .q(ts_q_q)
     );
     hif8_exp2_e_q e_q(
+        .clk(e_q_clk),
+        .rst(e_q_rst),
+        .in_valid(e_q_in_valid),
         .d(e_q_d),
-        .q(e_q_q),
-        .clock(e_q_clock)
+        .out_valid(e_q_out_valid),
+        .q(e_q_q)
     );
     hif8_exp2_c_q c_q(
+        .clk(c_q_clk),
+        .rst(c_q_rst),
+        .in_valid(c_q_in_valid),
         .d(c_q_d),
-        .q(c_q_q),
-        .clock(c_q_clock)
+        .out_valid(c_q_out_valid),
+        .q(c_q_q)
     );
     hif8_exp2_s_q s_q(
+        .clk(s_q_clk),
+        .rst(s_q_rst),
+        .in_valid(s_q_in_valid),
         .d(s_q_d),
-        .q(s_q_q),
-        .clock(s_q_clock)
-    );
-    hif8_exp2_v0_q v0_q(
-        .d(v0_q_d),
-        .q(v0_q_q),
-        .clock(v0_q_clock)
-    );
-    hif8_exp2_v1_q v1_q(
-        .d(v1_q_d),
-        .q(v1_q_q),
-        .clock(v1_q_clock)
-    );
-    hif8_exp2_v2_q v2_q(
-        .d(v2_q_d),
-        .q(v2_q_q),
-        .clock(v2_q_clock)
-    );
-    hif8_exp2_v3_q v3_q(
-        .d(v3_q_d),
-        .q(v3_q_q),
-        .clock(v3_q_clock)
+        .out_valid(s_q_out_valid),
+        .q(s_q_q)
     );
     hif8_exp2_y_q y_q(
+        .clk(y_q_clk),
+        .rst(y_q_rst),
+        .in_valid(y_q_in_valid),
         .d(y_q_d),
-        .q(y_q_q),
-        .clock(y_q_clock)
-    );
-    hif8_exp2_out_valid_q out_valid_q(
-        .d(out_valid_q_d),
-        .q(out_valid_q_q),
-        .clock(out_valid_q_clock)
+        .out_valid(y_q_out_valid),
+        .q(y_q_q)
     );
     
     // Update code
     always @(*) begin
-        term_q_clock = clk;
-        shift_q_clock = clk;
-        e_q_clock = clk;
-        c_q_clock = clk;
-        s_q_clock = clk;
-        v0_q_clock = clk;
-        v1_q_clock = clk;
-        v2_q_clock = clk;
-        v3_q_clock = clk;
-        y_q_clock = clk;
-        out_valid_q_clock = clk;
-        term_q_d = term_q_q;
-        shift_q_d = shift_q_q;
-        e_q_d = e_q_q;
-        c_q_d = c_q_q;
-        s_q_d = s_q_q;
-        v0_q_d = v0_q_q;
-        v1_q_d = v1_q_q;
-        v2_q_d = v2_q_q;
-        v3_q_d = v3_q_q;
-        y_q_d = y_q_q;
-        out_valid_q_d = out_valid_q_q;
+        ts_q_clk = clk;
+        ts_q_rst = rst;
+        e_q_clk = clk;
+        e_q_rst = rst;
+        c_q_clk = clk;
+        c_q_rst = rst;
+        s_q_clk = clk;
+        s_q_rst = rst;
+        y_q_clk = clk;
+        y_q_rst = rst;
         lookup_x = in_x;
-        term_q_d = lookup_term;
-        shift_q_d = in_shift;
-        v0_q_d = in_valid & ~rst;
+        lookup_shift = in_shift;
+        ts_q_d = lookup_ts;
+        ts_q_in_valid = in_valid;
         if (cut0) begin
-            expo_term = term_q_q;
-            expo_shift = shift_q_q;
-            v0 = v0_q_q;
+            expo_a = ts_q_q;
+            v0 = ts_q_out_valid;
         end
         else begin
-            expo_term = lookup_term;
-            expo_shift = in_shift;
+            expo_a = lookup_ts;
             v0 = in_valid;
         end
-        e_q_d = expo_e;
-        v1_q_d = v0 & ~rst;
+        e_q_d = expo_b;
+        e_q_in_valid = v0;
         if (cut1) begin
             classify_a = e_q_q;
-            v1 = v1_q_q;
+            v1 = e_q_out_valid;
         end
         else begin
-            classify_a = expo_e;
+            classify_a = expo_b;
             v1 = v0;
         end
         c_q_d = classify_b;
-        v2_q_d = v1 & ~rst;
+        c_q_in_valid = v1;
         if (cut2) begin
             shifter_a = c_q_q;
-            v2 = v2_q_q;
+            v2 = c_q_out_valid;
         end
         else begin
             shifter_a = classify_b;
             v2 = v1;
         end
         s_q_d = shifter_b;
-        v3_q_d = v2 & ~rst;
+        s_q_in_valid = v2;
         if (cut3) begin
             round_a = s_q_q;
-            v3 = v3_q_q;
+            v3 = s_q_out_valid;
         end
         else begin
             round_a = shifter_b;
             v3 = v2;
         end
         y_q_d = round_b;
-        out_valid_q_d = v3 & ~rst;
+        y_q_in_valid = v3;
         out_y = y_q_q;
-        out_valid = out_valid_q_q;
+        out_valid = y_q_out_valid;
     end
     
 endmodule // hif8_exp2
 
 
 module hif8_exp2_c_q (
+    input  wire clk,
+    input  wire rst,
+    input  wire in_valid,
     input  wire [23:0] d,
-    output reg [23:0] q,
-    input  wire clock
+    output reg out_valid,
+    output reg [23:0] q
 );
     
     // Update code (custom)
-    initial begin
-       q = 24'h0;
+    reg valid_q;
+    reg [23:0] data_q;
+    always @(*) out_valid = valid_q;
+    always @(*) q = data_q;
+    always @(posedge clk) begin
+        valid_q <= in_valid & ~rst;
+        data_q <= d;
     end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
 endmodule // hif8_exp2_c_q
 
 
@@ -253,254 +224,240 @@ module hif8_exp2_classify (
     // Update code (custom)
     wire [11:0] ebias = a[35:24];
     wire [11:0] k_full = a[23:12];
-    wire sub = ebias[11] || ebias == 12'd0;
-    wire ovf = !ebias[11] && ebias >= 12'h01f;
-    wire [3:0] k = !sub ? 4'h0 : (k_full > 12'h00d ? 4'hd : k_full[3:0]);
+    wire sub = ebias[11] | (ebias == 12'h000);
+    wire ovf = ~ebias[11] & (ebias >= 12'h01f);
+    wire [3:0] k = ~sub ? 4'b0000 : (k_full > 12'h00d) ? 4'b1101 : k_full[3:0];
     always @(*) b = {a[37:36], ovf, k, sub ? 5'h00 : ebias[4:0], a[11:0]};
 endmodule // hif8_exp2_classify
 
 
 module hif8_exp2_e_q (
+    input  wire clk,
+    input  wire rst,
+    input  wire in_valid,
     input  wire [37:0] d,
-    output reg [37:0] q,
-    input  wire clock
+    output reg out_valid,
+    output reg [37:0] q
 );
     
     // Update code (custom)
-    initial begin
-       q = 38'h0;
+    reg valid_q;
+    reg [37:0] data_q;
+    always @(*) out_valid = valid_q;
+    always @(*) q = data_q;
+    always @(posedge clk) begin
+        valid_q <= in_valid & ~rst;
+        data_q <= d;
     end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
 endmodule // hif8_exp2_e_q
 
 
 module hif8_exp2_expo (
-    input  wire [23:0] term,
-    input  wire [7:0] shift,
-    output reg [37:0] e
+    input  wire [31:0] a,
+    output reg [37:0] b
 );
     
     // Update code (custom)
-    wire [11:0] ipart = {{2{term[21]}}, term[21:12]};
-    wire [11:0] shift12 = {{4{shift[7]}}, shift};
-    wire [11:0] ebias = ipart + shift12 + 12'h00f;
+    wire [23:0] term = a[31:8];
+    wire [7:0] shift = a[7:0];
+    wire [11:0] ipart = {term[21], term[21], term[21:12]};
+    wire [11:0] shift12 = {shift[7], shift[7], shift[7], shift[7], shift};
+    wire [11:0] ebias = (ipart + shift12) + 12'h00f;
     // The subnormal shift 1 - ebias, from the inputs rather than after ebias, so that
     // step 2 has one carry chain in depth, not two.
-    wire [11:0] k_full = 12'hff2 - ipart - shift12;
-    always @(*) e = {term[23:22], ebias, k_full, term[11:0]};
+    wire [11:0] k_full = (12'hff2 - ipart) - shift12;
+    always @(*) b = {term[23:22], ebias, k_full, term[11:0]};
 endmodule // hif8_exp2_expo
 
 
 module hif8_exp2_lookup (
     input  wire [7:0] x,
-    output reg [23:0] term
+    input  wire [7:0] shift,
+    output reg [31:0] ts
 );
     
     // Update code (custom)
+    reg [17:0] mid;
     // HiF8 fields: sign, dot code, exponent field, mantissa
     wire neg = x[7];
     wire is_nan = x == 8'h80;
     wire is_inf = x[6:0] == 7'h6f;
     wire is_zero = x == 8'h00;
-    wire e3 = x[6:3] == 4'b0101;             // E = 3: |x| = 1.MMM * 8
-    wire e4_7 = x[6:5] == 2'b10 && !x[4];    // E = 4 + x[3:2]: |x| = 1.MM * 2^E
-    wire e8_15 = x[6:5] == 2'b11 && !x[4];   // E = 8 + x[3:1]: |x| = 1.M * 2^E
-    wire big = e3 | e4_7 | e8_15;
-    reg [9:0] mag;                           // |x| when big, clamped at 511
+    // E = 3: |x| = 1.MMM * 8
+    wire e3 = x[6:3] == 4'b0101;
+    // E = 4 + x[3:2]: |x| = 1.MM * 2^E
+    wire e4_7 = (x[6:5] == 2'b10) & ~x[4];
+    // E = 8 + x[3:1]: |x| = 1.M * 2^E
+    wire e8_15 = (x[6:5] == 2'b11) & ~x[4];
+    wire big = (e3 | e4_7) | e8_15;
+    // |x| when big, clamped at 511
+    wire [9:0] mag = 
+        e3 ? {6'h00, 1'b1, x[2:0]} :
+        e4_7 ? ({7'h00, 1'b1, x[1:0]} << (3'b010 + {1'b0, x[3:2]})) :
+        (x[3:1] == 3'b000) ? ({8'h00, 1'b1, x[0]} << 3'b111) :
+        10'h1ff;
+    // Codes between tiny and big: {is_mid, ipart, frac, tail}
     always @(*) begin
-    if (e3) mag = {6'd0, 1'b1, x[2:0]};
-    else if (e4_7) mag = {7'd0, 1'b1, x[1:0]} << (3'd2 + {1'b0, x[3:2]});
-    else if (x[3:1] == 3'd0) mag = {8'd0, 1'b1, x[0]} << 7;
-    else mag = 10'h1ff;
-    end
-    // Codes between tiny and big: (ipart[4:0], frac, tail)
-    reg [16:0] mid_entry;
-    reg is_mid;
-    always @(*) begin
-        is_mid = 1'b1;
         case (x)
-            8'h08: mid_entry = 17'h01000;
-            8'h09: mid_entry = 17'h01173;
-            8'h0a: mid_entry = 17'h01307;
-            8'h0b: mid_entry = 17'h014bf;
-            8'h0c: mid_entry = 17'h016a1;
-            8'h0d: mid_entry = 17'h018ad;
-            8'h0e: mid_entry = 17'h01ae9;
-            8'h0f: mid_entry = 17'h01d59;
-            8'h10: mid_entry = 17'h02000;
-            8'h11: mid_entry = 17'h02307;
-            8'h12: mid_entry = 17'h026a1;
-            8'h13: mid_entry = 17'h02ae9;
-            8'h14: mid_entry = 17'h03000;
-            8'h15: mid_entry = 17'h03307;
-            8'h16: mid_entry = 17'h036a1;
-            8'h17: mid_entry = 17'h03ae9;
-            8'h18: mid_entry = 17'h006a1;
-            8'h19: mid_entry = 17'h007a1;
-            8'h1a: mid_entry = 17'h008ad;
-            8'h1b: mid_entry = 17'h009c5;
-            8'h1c: mid_entry = 17'h00ae9;
-            8'h1d: mid_entry = 17'h00c19;
-            8'h1e: mid_entry = 17'h00d59;
-            8'h1f: mid_entry = 17'h00ea5;
-            8'h20: mid_entry = 17'h04000;
-            8'h21: mid_entry = 17'h046a1;
-            8'h22: mid_entry = 17'h05000;
-            8'h23: mid_entry = 17'h056a1;
-            8'h24: mid_entry = 17'h06000;
-            8'h25: mid_entry = 17'h066a1;
-            8'h26: mid_entry = 17'h07000;
-            8'h27: mid_entry = 17'h076a1;
-            8'h30: mid_entry = 17'h00307;
-            8'h31: mid_entry = 17'h00371;
-            8'h32: mid_entry = 17'h003df;
-            8'h33: mid_entry = 17'h0044f;
-            8'h34: mid_entry = 17'h004bf;
-            8'h35: mid_entry = 17'h00535;
-            8'h36: mid_entry = 17'h005ab;
-            8'h37: mid_entry = 17'h00625;
-            8'h38: mid_entry = 17'h00173;
-            8'h39: mid_entry = 17'h001a3;
-            8'h3a: mid_entry = 17'h001d5;
-            8'h3b: mid_entry = 17'h00207;
-            8'h3c: mid_entry = 17'h00239;
-            8'h3d: mid_entry = 17'h0026b;
-            8'h3e: mid_entry = 17'h0029f;
-            8'h3f: mid_entry = 17'h002d3;
-            8'h50: mid_entry = 17'h000b5;
-            8'h51: mid_entry = 17'h000e3;
-            8'h52: mid_entry = 17'h00113;
-            8'h53: mid_entry = 17'h00143;
-            8'h54: mid_entry = 17'h00059;
-            8'h55: mid_entry = 17'h00071;
-            8'h56: mid_entry = 17'h00087;
-            8'h57: mid_entry = 17'h0009f;
-            8'h58: mid_entry = 17'h0002d;
-            8'h59: mid_entry = 17'h00037;
-            8'h5a: mid_entry = 17'h00043;
-            8'h5b: mid_entry = 17'h0004f;
-            8'h5c: mid_entry = 17'h00017;
-            8'h5d: mid_entry = 17'h0001b;
-            8'h5e: mid_entry = 17'h00021;
-            8'h5f: mid_entry = 17'h00027;
-            8'h70: mid_entry = 17'h0000b;
-            8'h71: mid_entry = 17'h00011;
-            8'h72: mid_entry = 17'h00005;
-            8'h73: mid_entry = 17'h00009;
-            8'h74: mid_entry = 17'h00003;
-            8'h75: mid_entry = 17'h00005;
-            8'h77: mid_entry = 17'h00003;
-            8'h88: mid_entry = 17'h1f000;
-            8'h89: mid_entry = 17'h1ed59;
-            8'h8a: mid_entry = 17'h1eae9;
-            8'h8b: mid_entry = 17'h1e8ad;
-            8'h8c: mid_entry = 17'h1e6a1;
-            8'h8d: mid_entry = 17'h1e4bf;
-            8'h8e: mid_entry = 17'h1e307;
-            8'h8f: mid_entry = 17'h1e173;
-            8'h90: mid_entry = 17'h1e000;
-            8'h91: mid_entry = 17'h1dae9;
-            8'h92: mid_entry = 17'h1d6a1;
-            8'h93: mid_entry = 17'h1d307;
-            8'h94: mid_entry = 17'h1d000;
-            8'h95: mid_entry = 17'h1cae9;
-            8'h96: mid_entry = 17'h1c6a1;
-            8'h97: mid_entry = 17'h1c307;
-            8'h98: mid_entry = 17'h1f6a1;
-            8'h99: mid_entry = 17'h1f5ab;
-            8'h9a: mid_entry = 17'h1f4bf;
-            8'h9b: mid_entry = 17'h1f3df;
-            8'h9c: mid_entry = 17'h1f307;
-            8'h9d: mid_entry = 17'h1f239;
-            8'h9e: mid_entry = 17'h1f173;
-            8'h9f: mid_entry = 17'h1f0b5;
-            8'ha0: mid_entry = 17'h1c000;
-            8'ha1: mid_entry = 17'h1b6a1;
-            8'ha2: mid_entry = 17'h1b000;
-            8'ha3: mid_entry = 17'h1a6a1;
-            8'ha4: mid_entry = 17'h1a000;
-            8'ha5: mid_entry = 17'h196a1;
-            8'ha6: mid_entry = 17'h19000;
-            8'ha7: mid_entry = 17'h186a1;
-            8'hb0: mid_entry = 17'h1fae9;
-            8'hb1: mid_entry = 17'h1fa55;
-            8'hb2: mid_entry = 17'h1f9c5;
-            8'hb3: mid_entry = 17'h1f937;
-            8'hb4: mid_entry = 17'h1f8ad;
-            8'hb5: mid_entry = 17'h1f825;
-            8'hb6: mid_entry = 17'h1f7a1;
-            8'hb7: mid_entry = 17'h1f71f;
-            8'hb8: mid_entry = 17'h1fd59;
-            8'hb9: mid_entry = 17'h1fd07;
-            8'hba: mid_entry = 17'h1fcb7;
-            8'hbb: mid_entry = 17'h1fc67;
-            8'hbc: mid_entry = 17'h1fc19;
-            8'hbd: mid_entry = 17'h1fbcd;
-            8'hbe: mid_entry = 17'h1fb7f;
-            8'hbf: mid_entry = 17'h1fb33;
-            8'hd0: mid_entry = 17'h1fea5;
-            8'hd1: mid_entry = 17'h1fe51;
-            8'hd2: mid_entry = 17'h1fdfd;
-            8'hd3: mid_entry = 17'h1fda9;
-            8'hd4: mid_entry = 17'h1ff51;
-            8'hd5: mid_entry = 17'h1ff25;
-            8'hd6: mid_entry = 17'h1fefb;
-            8'hd7: mid_entry = 17'h1fecf;
-            8'hd8: mid_entry = 17'h1ffa7;
-            8'hd9: mid_entry = 17'h1ff91;
-            8'hda: mid_entry = 17'h1ff7b;
-            8'hdb: mid_entry = 17'h1ff67;
-            8'hdc: mid_entry = 17'h1ffd3;
-            8'hdd: mid_entry = 17'h1ffc9;
-            8'hde: mid_entry = 17'h1ffbd;
-            8'hdf: mid_entry = 17'h1ffb3;
-            8'hf0: mid_entry = 17'h1ffe9;
-            8'hf1: mid_entry = 17'h1ffdf;
-            8'hf2: mid_entry = 17'h1fff5;
-            8'hf3: mid_entry = 17'h1ffef;
-            8'hf4: mid_entry = 17'h1fffb;
-            8'hf5: mid_entry = 17'h1fff7;
-            8'hf6: mid_entry = 17'h1fffd;
-            8'hf7: mid_entry = 17'h1fffb;
-            8'hf9: mid_entry = 17'h1fffd;
-            default: begin
-                mid_entry = 17'h00000;
-                is_mid = 1'b0;
-            end
+            8'h08: mid = 18'h21000;
+            8'h09: mid = 18'h21173;
+            8'h0a: mid = 18'h21307;
+            8'h0b: mid = 18'h214bf;
+            8'h0c: mid = 18'h216a1;
+            8'h0d: mid = 18'h218ad;
+            8'h0e: mid = 18'h21ae9;
+            8'h0f: mid = 18'h21d59;
+            8'h10: mid = 18'h22000;
+            8'h11: mid = 18'h22307;
+            8'h12: mid = 18'h226a1;
+            8'h13: mid = 18'h22ae9;
+            8'h14: mid = 18'h23000;
+            8'h15: mid = 18'h23307;
+            8'h16: mid = 18'h236a1;
+            8'h17: mid = 18'h23ae9;
+            8'h18: mid = 18'h206a1;
+            8'h19: mid = 18'h207a1;
+            8'h1a: mid = 18'h208ad;
+            8'h1b: mid = 18'h209c5;
+            8'h1c: mid = 18'h20ae9;
+            8'h1d: mid = 18'h20c19;
+            8'h1e: mid = 18'h20d59;
+            8'h1f: mid = 18'h20ea5;
+            8'h20: mid = 18'h24000;
+            8'h21: mid = 18'h246a1;
+            8'h22: mid = 18'h25000;
+            8'h23: mid = 18'h256a1;
+            8'h24: mid = 18'h26000;
+            8'h25: mid = 18'h266a1;
+            8'h26: mid = 18'h27000;
+            8'h27: mid = 18'h276a1;
+            8'h30: mid = 18'h20307;
+            8'h31: mid = 18'h20371;
+            8'h32: mid = 18'h203df;
+            8'h33: mid = 18'h2044f;
+            8'h34: mid = 18'h204bf;
+            8'h35: mid = 18'h20535;
+            8'h36: mid = 18'h205ab;
+            8'h37: mid = 18'h20625;
+            8'h38: mid = 18'h20173;
+            8'h39: mid = 18'h201a3;
+            8'h3a: mid = 18'h201d5;
+            8'h3b: mid = 18'h20207;
+            8'h3c: mid = 18'h20239;
+            8'h3d: mid = 18'h2026b;
+            8'h3e: mid = 18'h2029f;
+            8'h3f: mid = 18'h202d3;
+            8'h50: mid = 18'h200b5;
+            8'h51: mid = 18'h200e3;
+            8'h52: mid = 18'h20113;
+            8'h53: mid = 18'h20143;
+            8'h54: mid = 18'h20059;
+            8'h55: mid = 18'h20071;
+            8'h56: mid = 18'h20087;
+            8'h57: mid = 18'h2009f;
+            8'h58: mid = 18'h2002d;
+            8'h59: mid = 18'h20037;
+            8'h5a: mid = 18'h20043;
+            8'h5b: mid = 18'h2004f;
+            8'h5c: mid = 18'h20017;
+            8'h5d: mid = 18'h2001b;
+            8'h5e: mid = 18'h20021;
+            8'h5f: mid = 18'h20027;
+            8'h70: mid = 18'h2000b;
+            8'h71: mid = 18'h20011;
+            8'h72: mid = 18'h20005;
+            8'h73: mid = 18'h20009;
+            8'h74: mid = 18'h20003;
+            8'h75: mid = 18'h20005;
+            8'h77: mid = 18'h20003;
+            8'h88: mid = 18'h3f000;
+            8'h89: mid = 18'h3ed59;
+            8'h8a: mid = 18'h3eae9;
+            8'h8b: mid = 18'h3e8ad;
+            8'h8c: mid = 18'h3e6a1;
+            8'h8d: mid = 18'h3e4bf;
+            8'h8e: mid = 18'h3e307;
+            8'h8f: mid = 18'h3e173;
+            8'h90: mid = 18'h3e000;
+            8'h91: mid = 18'h3dae9;
+            8'h92: mid = 18'h3d6a1;
+            8'h93: mid = 18'h3d307;
+            8'h94: mid = 18'h3d000;
+            8'h95: mid = 18'h3cae9;
+            8'h96: mid = 18'h3c6a1;
+            8'h97: mid = 18'h3c307;
+            8'h98: mid = 18'h3f6a1;
+            8'h99: mid = 18'h3f5ab;
+            8'h9a: mid = 18'h3f4bf;
+            8'h9b: mid = 18'h3f3df;
+            8'h9c: mid = 18'h3f307;
+            8'h9d: mid = 18'h3f239;
+            8'h9e: mid = 18'h3f173;
+            8'h9f: mid = 18'h3f0b5;
+            8'ha0: mid = 18'h3c000;
+            8'ha1: mid = 18'h3b6a1;
+            8'ha2: mid = 18'h3b000;
+            8'ha3: mid = 18'h3a6a1;
+            8'ha4: mid = 18'h3a000;
+            8'ha5: mid = 18'h396a1;
+            8'ha6: mid = 18'h39000;
+            8'ha7: mid = 18'h386a1;
+            8'hb0: mid = 18'h3fae9;
+            8'hb1: mid = 18'h3fa55;
+            8'hb2: mid = 18'h3f9c5;
+            8'hb3: mid = 18'h3f937;
+            8'hb4: mid = 18'h3f8ad;
+            8'hb5: mid = 18'h3f825;
+            8'hb6: mid = 18'h3f7a1;
+            8'hb7: mid = 18'h3f71f;
+            8'hb8: mid = 18'h3fd59;
+            8'hb9: mid = 18'h3fd07;
+            8'hba: mid = 18'h3fcb7;
+            8'hbb: mid = 18'h3fc67;
+            8'hbc: mid = 18'h3fc19;
+            8'hbd: mid = 18'h3fbcd;
+            8'hbe: mid = 18'h3fb7f;
+            8'hbf: mid = 18'h3fb33;
+            8'hd0: mid = 18'h3fea5;
+            8'hd1: mid = 18'h3fe51;
+            8'hd2: mid = 18'h3fdfd;
+            8'hd3: mid = 18'h3fda9;
+            8'hd4: mid = 18'h3ff51;
+            8'hd5: mid = 18'h3ff25;
+            8'hd6: mid = 18'h3fefb;
+            8'hd7: mid = 18'h3fecf;
+            8'hd8: mid = 18'h3ffa7;
+            8'hd9: mid = 18'h3ff91;
+            8'hda: mid = 18'h3ff7b;
+            8'hdb: mid = 18'h3ff67;
+            8'hdc: mid = 18'h3ffd3;
+            8'hdd: mid = 18'h3ffc9;
+            8'hde: mid = 18'h3ffbd;
+            8'hdf: mid = 18'h3ffb3;
+            8'hf0: mid = 18'h3ffe9;
+            8'hf1: mid = 18'h3ffdf;
+            8'hf2: mid = 18'h3fff5;
+            8'hf3: mid = 18'h3ffef;
+            8'hf4: mid = 18'h3fffb;
+            8'hf5: mid = 18'h3fff7;
+            8'hf6: mid = 18'h3fffd;
+            8'hf7: mid = 18'h3fffb;
+            8'hf9: mid = 18'h3fffd;
+            default: mid = 18'h00000;
         endcase
     end
-    wire [9:0] mid_ipart = {{5{mid_entry[16]}}, mid_entry[16:12]};
-    always @(*) begin
-    if (is_nan) term = 24'h400000;
-    else if (is_inf) term = neg ? 24'hc00000 : 24'h800000;
-    else if (is_zero) term = 24'h000000;
-    else if (big) term = {2'd0, neg ? -mag : mag, 12'h000};
-    else if (is_mid) term = {2'd0, mid_ipart, mid_entry[11:0]};
-    else term = neg ? 24'h3fffff : 24'h000001;
-    end
+    wire is_mid = mid[17];
+    wire [9:0] mid_ipart = {mid[16], mid[16], mid[16], mid[16], mid[16], mid[16:12]};
+    wire [23:0] term = 
+        is_nan ? 24'h400000 :
+        is_inf ? (neg ? 24'hc00000 : 24'h800000) :
+        is_zero ? 24'h000000 :
+        big ? {2'b00, neg ? -mag : mag, 12'h000} :
+        is_mid ? {2'b00, mid_ipart, mid[11:0]} :
+        neg ? 24'h3fffff :
+        24'h000001;
+    always @(*) ts = {term, shift};
 endmodule // hif8_exp2_lookup
-
-
-module hif8_exp2_out_valid_q (
-    input  wire d,
-    output reg q,
-    input  wire clock
-);
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // hif8_exp2_out_valid_q
 
 
 module hif8_exp2_round (
@@ -510,52 +467,37 @@ module hif8_exp2_round (
     
     // Update code (custom)
     wire [14:0] unrounded = a[16:2];
-    wire [14:0] rounded = unrounded + {14'h0000, a[1] && (a[0] || unrounded[0])};
-    always @(*) begin
-    case (a[19:18])
-    2'd1: b = 16'h7e00;   // NaN
-    2'd2: b = 16'h7c00;   // +Inf
-    2'd3: b = 16'h0000;   // 2^-Inf = +0
-    default: b = a[17] ? 16'h7c00 : {1'b0, rounded};
-    endcase
-    end
+    wire [14:0] rounded = unrounded + {14'h0000, a[1] & (a[0] | unrounded[0])};
+    wire [1:0] cls = a[19:18];
+    // NaN; +Inf; 2^-Inf = +0; finite (overflow: +Inf)
+    always @(*) b = 
+        (cls == 2'b01) ? 16'h7e00 :
+        (cls == 2'b10) ? 16'h7c00 :
+        (cls == 2'b11) ? 16'h0000 :
+        a[17] ? 16'h7c00 :
+        {1'b0, rounded};
 endmodule // hif8_exp2_round
 
 
 module hif8_exp2_s_q (
+    input  wire clk,
+    input  wire rst,
+    input  wire in_valid,
     input  wire [19:0] d,
-    output reg [19:0] q,
-    input  wire clock
+    output reg out_valid,
+    output reg [19:0] q
 );
     
     // Update code (custom)
-    initial begin
-       q = 20'h0;
+    reg valid_q;
+    reg [19:0] data_q;
+    always @(*) out_valid = valid_q;
+    always @(*) q = data_q;
+    always @(posedge clk) begin
+        valid_q <= in_valid & ~rst;
+        data_q <= d;
     end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
 endmodule // hif8_exp2_s_q
-
-
-module hif8_exp2_shift_q (
-    input  wire [7:0] d,
-    output reg [7:0] q,
-    input  wire clock
-);
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // hif8_exp2_shift_q
 
 
 module hif8_exp2_shifter (
@@ -565,134 +507,63 @@ module hif8_exp2_shifter (
     
     // Update code (custom)
     wire [3:0] k = a[20:17];
-    wire [24:0] x0 = {1'b1, a[11:1], 13'h0000};
-    reg [24:0] s1;
-    always @(*) case (k[1:0])
-        2'd0: s1 = x0;
-        2'd1: s1 = x0 >> 1;
-        2'd2: s1 = x0 >> 2;
-        default: s1 = x0 >> 3;
-    endcase
-    // The top bit of sig (the hidden one before shifting) is read by nobody, hence:
-    /* verilator lint_off UNUSEDSIGNAL */
-    reg [24:0] sig;
-    /* verilator lint_on UNUSEDSIGNAL */
-    always @(*) case (k[3:2])
-        2'd0: sig = s1;
-        2'd1: sig = s1 >> 4;
-        2'd2: sig = s1 >> 8;
-        default: sig = s1 >> 12;
-    endcase
+    wire [11:0] one_frac = {1'b1, a[11:1]};
+    // 1.frac >> k[1:0]
+    wire [11:0] s1 = 
+        (k[1:0] == 2'b00) ? one_frac :
+        (k[1:0] == 2'b01) ? {1'b0, one_frac[11:1]} :
+        (k[1:0] == 2'b10) ? {2'b00, one_frac[11:2]} :
+        {3'b000, one_frac[11:3]};
+    // ... >> 4 * k[3:2]: the mantissa and the guard bit (the hidden one is not kept)
+    wire [10:0] sig = 
+        (k[3:2] == 2'b00) ? s1[10:0] :
+        (k[3:2] == 2'b01) ? {3'b000, s1[11:4]} :
+        (k[3:2] == 2'b10) ? {7'h00, s1[11:8]} :
+        11'h000;
     wire [11:0] below = ~(12'hfff << k);
-    wire sticky = a[0] || (x0[24:13] & below) != 12'h000;
-    always @(*) b = {a[23:21], a[16:12], sig[23:14], sig[13], sticky};
+    wire sticky = a[0] | ((one_frac & below) != 12'h000);
+    always @(*) b = {a[23:21], a[16:12], sig[10:1], sig[0], sticky};
 endmodule // hif8_exp2_shifter
 
 
-module hif8_exp2_term_q (
-    input  wire [23:0] d,
-    output reg [23:0] q,
-    input  wire clock
+module hif8_exp2_ts_q (
+    input  wire clk,
+    input  wire rst,
+    input  wire in_valid,
+    input  wire [31:0] d,
+    output reg out_valid,
+    output reg [31:0] q
 );
     
     // Update code (custom)
-    initial begin
-       q = 24'h0;
+    reg valid_q;
+    reg [31:0] data_q;
+    always @(*) out_valid = valid_q;
+    always @(*) q = data_q;
+    always @(posedge clk) begin
+        valid_q <= in_valid & ~rst;
+        data_q <= d;
     end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // hif8_exp2_term_q
-
-
-module hif8_exp2_v0_q (
-    input  wire d,
-    output reg q,
-    input  wire clock
-);
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // hif8_exp2_v0_q
-
-
-module hif8_exp2_v1_q (
-    input  wire d,
-    output reg q,
-    input  wire clock
-);
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // hif8_exp2_v1_q
-
-
-module hif8_exp2_v2_q (
-    input  wire d,
-    output reg q,
-    input  wire clock
-);
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // hif8_exp2_v2_q
-
-
-module hif8_exp2_v3_q (
-    input  wire d,
-    output reg q,
-    input  wire clock
-);
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // hif8_exp2_v3_q
+endmodule // hif8_exp2_ts_q
 
 
 module hif8_exp2_y_q (
+    input  wire clk,
+    input  wire rst,
+    input  wire in_valid,
     input  wire [15:0] d,
-    output reg [15:0] q,
-    input  wire clock
+    output reg out_valid,
+    output reg [15:0] q
 );
     
     // Update code (custom)
-    initial begin
-       q = 16'h0;
+    reg valid_q;
+    reg [15:0] data_q;
+    always @(*) out_valid = valid_q;
+    always @(*) q = data_q;
+    always @(posedge clk) begin
+        valid_q <= in_valid & ~rst;
+        data_q <= d;
     end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
 endmodule // hif8_exp2_y_q
 /* verilator lint_on DECLFILENAME */

@@ -22,49 +22,46 @@ module hif8_exp2_bf16 (
     
     // Stub signals
     reg  [7:0] lookup_x;
-    wire  [20:0] lookup_term;
-    reg  [20:0] expo_term;
-    reg  [7:0] expo_shift;
-    wire  [34:0] expo_e;
+    reg  [7:0] lookup_shift;
+    wire  [28:0] lookup_ts;
+    reg  [28:0] expo_a;
+    wire  [34:0] expo_b;
     reg  [34:0] classify_a;
     wire  [23:0] classify_b;
     reg  [23:0] shifter_a;
     wire  [19:0] shifter_b;
     reg  [19:0] round_a;
     wire  [15:0] round_b;
-    reg  [20:0] term_q_d;
-    wire  [20:0] term_q_q;
-    reg  term_q_clock;
-    reg  [7:0] shift_q_d;
-    wire  [7:0] shift_q_q;
-    reg  shift_q_clock;
+    reg  ts_q_clk;
+    reg  ts_q_rst;
+    reg  ts_q_in_valid;
+    reg  [28:0] ts_q_d;
+    wire  ts_q_out_valid;
+    wire  [28:0] ts_q_q;
+    reg  e_q_clk;
+    reg  e_q_rst;
+    reg  e_q_in_valid;
     reg  [34:0] e_q_d;
+    wire  e_q_out_valid;
     wire  [34:0] e_q_q;
-    reg  e_q_clock;
+    reg  c_q_clk;
+    reg  c_q_rst;
+    reg  c_q_in_valid;
     reg  [23:0] c_q_d;
+    wire  c_q_out_valid;
     wire  [23:0] c_q_q;
-    reg  c_q_clock;
+    reg  s_q_clk;
+    reg  s_q_rst;
+    reg  s_q_in_valid;
     reg  [19:0] s_q_d;
+    wire  s_q_out_valid;
     wire  [19:0] s_q_q;
-    reg  s_q_clock;
-    reg  v0_q_d;
-    wire  v0_q_q;
-    reg  v0_q_clock;
-    reg  v1_q_d;
-    wire  v1_q_q;
-    reg  v1_q_clock;
-    reg  v2_q_d;
-    wire  v2_q_q;
-    reg  v2_q_clock;
-    reg  v3_q_d;
-    wire  v3_q_q;
-    reg  v3_q_clock;
+    reg  y_q_clk;
+    reg  y_q_rst;
+    reg  y_q_in_valid;
     reg  [15:0] y_q_d;
+    wire  y_q_out_valid;
     wire  [15:0] y_q_q;
-    reg  y_q_clock;
-    reg  out_valid_q_d;
-    wire  out_valid_q_q;
-    reg  out_valid_q_clock;
     
     // Local signals
     reg  v0;
@@ -75,12 +72,12 @@ module hif8_exp2_bf16 (
     // Sub module instances
     hif8_exp2_bf16_lookup lookup(
         .x(lookup_x),
-        .term(lookup_term)
+        .shift(lookup_shift),
+        .ts(lookup_ts)
     );
     hif8_exp2_bf16_expo expo(
-        .term(expo_term),
-        .shift(expo_shift),
-        .e(expo_e)
+        .a(expo_a),
+        .b(expo_b)
     );
     hif8_exp2_bf16_classify classify(
         .a(classify_a),
@@ -94,154 +91,128 @@ module hif8_exp2_bf16 (
         .a(round_a),
         .b(round_b)
     );
-    hif8_exp2_bf16_term_q term_q(
-        .d(term_q_d),
-        .q(term_q_q),
-        .clock(term_q_clock)
-    );
-    hif8_exp2_bf16_shift_q shift_q(
-        .d(shift_q_d),
-        .q(shift_q_q),
-        .clock(shift_q_clock)
+    hif8_exp2_bf16_ts_q ts_q(
+        .clk(ts_q_clk),
+        .rst(ts_q_rst),
+        .in_valid(ts_q_in_valid),
+        .d(ts_q_d),
+        .out_valid(ts_q_out_valid),
+        .q(ts_q_q)
     );
     hif8_exp2_bf16_e_q e_q(
+        .clk(e_q_clk),
+        .rst(e_q_rst),
+        .in_valid(e_q_in_valid),
         .d(e_q_d),
-        .q(e_q_q),
-        .clock(e_q_clock)
+        .out_valid(e_q_out_valid),
+        .q(e_q_q)
     );
     hif8_exp2_bf16_c_q c_q(
+        .clk(c_q_clk),
+        .rst(c_q_rst),
+        .in_valid(c_q_in_valid),
         .d(c_q_d),
-        .q(c_q_q),
-        .clock(c_q_clock)
+        .out_valid(c_q_out_valid),
+        .q(c_q_q)
     );
     hif8_exp2_bf16_s_q s_q(
+        .clk(s_q_clk),
+        .rst(s_q_rst),
+        .in_valid(s_q_in_valid),
         .d(s_q_d),
-        .q(s_q_q),
-        .clock(s_q_clock)
-    );
-    hif8_exp2_bf16_v0_q v0_q(
-        .d(v0_q_d),
-        .q(v0_q_q),
-        .clock(v0_q_clock)
-    );
-    hif8_exp2_bf16_v1_q v1_q(
-        .d(v1_q_d),
-        .q(v1_q_q),
-        .clock(v1_q_clock)
-    );
-    hif8_exp2_bf16_v2_q v2_q(
-        .d(v2_q_d),
-        .q(v2_q_q),
-        .clock(v2_q_clock)
-    );
-    hif8_exp2_bf16_v3_q v3_q(
-        .d(v3_q_d),
-        .q(v3_q_q),
-        .clock(v3_q_clock)
+        .out_valid(s_q_out_valid),
+        .q(s_q_q)
     );
     hif8_exp2_bf16_y_q y_q(
+        .clk(y_q_clk),
+        .rst(y_q_rst),
+        .in_valid(y_q_in_valid),
         .d(y_q_d),
-        .q(y_q_q),
-        .clock(y_q_clock)
-    );
-    hif8_exp2_bf16_out_valid_q out_valid_q(
-        .d(out_valid_q_d),
-        .q(out_valid_q_q),
-        .clock(out_valid_q_clock)
+        .out_valid(y_q_out_valid),
+        .q(y_q_q)
     );
     
     // Update code
     always @(*) begin
-        term_q_clock = clk;
-        shift_q_clock = clk;
-        e_q_clock = clk;
-        c_q_clock = clk;
-        s_q_clock = clk;
-        v0_q_clock = clk;
-        v1_q_clock = clk;
-        v2_q_clock = clk;
-        v3_q_clock = clk;
-        y_q_clock = clk;
-        out_valid_q_clock = clk;
-        term_q_d = term_q_q;
-        shift_q_d = shift_q_q;
-        e_q_d = e_q_q;
-        c_q_d = c_q_q;
-        s_q_d = s_q_q;
-        v0_q_d = v0_q_q;
-        v1_q_d = v1_q_q;
-        v2_q_d = v2_q_q;
-        v3_q_d = v3_q_q;
-        y_q_d = y_q_q;
-        out_valid_q_d = out_valid_q_q;
+        ts_q_clk = clk;
+        ts_q_rst = rst;
+        e_q_clk = clk;
+        e_q_rst = rst;
+        c_q_clk = clk;
+        c_q_rst = rst;
+        s_q_clk = clk;
+        s_q_rst = rst;
+        y_q_clk = clk;
+        y_q_rst = rst;
         lookup_x = in_x;
-        term_q_d = lookup_term;
-        shift_q_d = in_shift;
-        v0_q_d = in_valid & ~rst;
+        lookup_shift = in_shift;
+        ts_q_d = lookup_ts;
+        ts_q_in_valid = in_valid;
         if (cut0) begin
-            expo_term = term_q_q;
-            expo_shift = shift_q_q;
-            v0 = v0_q_q;
+            expo_a = ts_q_q;
+            v0 = ts_q_out_valid;
         end
         else begin
-            expo_term = lookup_term;
-            expo_shift = in_shift;
+            expo_a = lookup_ts;
             v0 = in_valid;
         end
-        e_q_d = expo_e;
-        v1_q_d = v0 & ~rst;
+        e_q_d = expo_b;
+        e_q_in_valid = v0;
         if (cut1) begin
             classify_a = e_q_q;
-            v1 = v1_q_q;
+            v1 = e_q_out_valid;
         end
         else begin
-            classify_a = expo_e;
+            classify_a = expo_b;
             v1 = v0;
         end
         c_q_d = classify_b;
-        v2_q_d = v1 & ~rst;
+        c_q_in_valid = v1;
         if (cut2) begin
             shifter_a = c_q_q;
-            v2 = v2_q_q;
+            v2 = c_q_out_valid;
         end
         else begin
             shifter_a = classify_b;
             v2 = v1;
         end
         s_q_d = shifter_b;
-        v3_q_d = v2 & ~rst;
+        s_q_in_valid = v2;
         if (cut3) begin
             round_a = s_q_q;
-            v3 = v3_q_q;
+            v3 = s_q_out_valid;
         end
         else begin
             round_a = shifter_b;
             v3 = v2;
         end
         y_q_d = round_b;
-        out_valid_q_d = v3 & ~rst;
+        y_q_in_valid = v3;
         out_y = y_q_q;
-        out_valid = out_valid_q_q;
+        out_valid = y_q_out_valid;
     end
     
 endmodule // hif8_exp2_bf16
 
 
 module hif8_exp2_bf16_c_q (
+    input  wire clk,
+    input  wire rst,
+    input  wire in_valid,
     input  wire [23:0] d,
-    output reg [23:0] q,
-    input  wire clock
+    output reg out_valid,
+    output reg [23:0] q
 );
     
     // Update code (custom)
-    initial begin
-       q = 24'h0;
+    reg valid_q;
+    reg [23:0] data_q;
+    always @(*) out_valid = valid_q;
+    always @(*) q = data_q;
+    always @(posedge clk) begin
+        valid_q <= in_valid & ~rst;
+        data_q <= d;
     end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
 endmodule // hif8_exp2_bf16_c_q
 
 
@@ -253,242 +224,228 @@ module hif8_exp2_bf16_classify (
     // Update code (custom)
     wire [11:0] ebias = a[32:21];
     wire [11:0] k_full = a[20:9];
-    wire sub = ebias[11] || ebias == 12'd0;
-    wire ovf = !ebias[11] && ebias >= 12'h0ff;
-    wire [3:0] k = !sub ? 4'h0 : (k_full > 12'h00a ? 4'ha : k_full[3:0]);
+    wire sub = ebias[11] | (ebias == 12'h000);
+    wire ovf = ~ebias[11] & (ebias >= 12'h0ff);
+    wire [3:0] k = ~sub ? 4'b0000 : (k_full > 12'h00a) ? 4'b1010 : k_full[3:0];
     always @(*) b = {a[34:33], ovf, k, sub ? 8'h00 : ebias[7:0], a[8:0]};
 endmodule // hif8_exp2_bf16_classify
 
 
 module hif8_exp2_bf16_e_q (
+    input  wire clk,
+    input  wire rst,
+    input  wire in_valid,
     input  wire [34:0] d,
-    output reg [34:0] q,
-    input  wire clock
+    output reg out_valid,
+    output reg [34:0] q
 );
     
     // Update code (custom)
-    initial begin
-       q = 35'h0;
+    reg valid_q;
+    reg [34:0] data_q;
+    always @(*) out_valid = valid_q;
+    always @(*) q = data_q;
+    always @(posedge clk) begin
+        valid_q <= in_valid & ~rst;
+        data_q <= d;
     end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
 endmodule // hif8_exp2_bf16_e_q
 
 
 module hif8_exp2_bf16_expo (
-    input  wire [20:0] term,
-    input  wire [7:0] shift,
-    output reg [34:0] e
+    input  wire [28:0] a,
+    output reg [34:0] b
 );
     
     // Update code (custom)
-    wire [11:0] ipart = {{2{term[18]}}, term[18:9]};
-    wire [11:0] shift12 = {{4{shift[7]}}, shift};
-    wire [11:0] ebias = ipart + shift12 + 12'h07f;
+    wire [20:0] term = a[28:8];
+    wire [7:0] shift = a[7:0];
+    wire [11:0] ipart = {term[18], term[18], term[18:9]};
+    wire [11:0] shift12 = {shift[7], shift[7], shift[7], shift[7], shift};
+    wire [11:0] ebias = (ipart + shift12) + 12'h07f;
     // The subnormal shift 1 - ebias, from the inputs rather than after ebias, so that
     // step 2 has one carry chain in depth, not two.
-    wire [11:0] k_full = 12'hf82 - ipart - shift12;
-    always @(*) e = {term[20:19], ebias, k_full, term[8:0]};
+    wire [11:0] k_full = (12'hf82 - ipart) - shift12;
+    always @(*) b = {term[20:19], ebias, k_full, term[8:0]};
 endmodule // hif8_exp2_bf16_expo
 
 
 module hif8_exp2_bf16_lookup (
     input  wire [7:0] x,
-    output reg [20:0] term
+    input  wire [7:0] shift,
+    output reg [28:0] ts
 );
     
     // Update code (custom)
+    reg [14:0] mid;
     // HiF8 fields: sign, dot code, exponent field, mantissa
     wire neg = x[7];
     wire is_nan = x == 8'h80;
     wire is_inf = x[6:0] == 7'h6f;
     wire is_zero = x == 8'h00;
-    wire e3 = x[6:3] == 4'b0101;             // E = 3: |x| = 1.MMM * 8
-    wire e4_7 = x[6:5] == 2'b10 && !x[4];    // E = 4 + x[3:2]: |x| = 1.MM * 2^E
-    wire e8_15 = x[6:5] == 2'b11 && !x[4];   // E = 8 + x[3:1]: |x| = 1.M * 2^E
-    wire big = e3 | e4_7 | e8_15;
-    reg [9:0] mag;                           // |x| when big, clamped at 511
+    // E = 3: |x| = 1.MMM * 8
+    wire e3 = x[6:3] == 4'b0101;
+    // E = 4 + x[3:2]: |x| = 1.MM * 2^E
+    wire e4_7 = (x[6:5] == 2'b10) & ~x[4];
+    // E = 8 + x[3:1]: |x| = 1.M * 2^E
+    wire e8_15 = (x[6:5] == 2'b11) & ~x[4];
+    wire big = (e3 | e4_7) | e8_15;
+    // |x| when big, clamped at 511
+    wire [9:0] mag = 
+        e3 ? {6'h00, 1'b1, x[2:0]} :
+        e4_7 ? ({7'h00, 1'b1, x[1:0]} << (3'b010 + {1'b0, x[3:2]})) :
+        (x[3:1] == 3'b000) ? ({8'h00, 1'b1, x[0]} << 3'b111) :
+        10'h1ff;
+    // Codes between tiny and big: {is_mid, ipart, frac, tail}
     always @(*) begin
-    if (e3) mag = {6'd0, 1'b1, x[2:0]};
-    else if (e4_7) mag = {7'd0, 1'b1, x[1:0]} << (3'd2 + {1'b0, x[3:2]});
-    else if (x[3:1] == 3'd0) mag = {8'd0, 1'b1, x[0]} << 7;
-    else mag = 10'h1ff;
-    end
-    // Codes between tiny and big: (ipart[4:0], frac, tail)
-    reg [13:0] mid_entry;
-    reg is_mid;
-    always @(*) begin
-        is_mid = 1'b1;
         case (x)
-            8'h08: mid_entry = 14'h0200;
-            8'h09: mid_entry = 14'h022f;
-            8'h0a: mid_entry = 14'h0261;
-            8'h0b: mid_entry = 14'h0297;
-            8'h0c: mid_entry = 14'h02d5;
-            8'h0d: mid_entry = 14'h0315;
-            8'h0e: mid_entry = 14'h035d;
-            8'h0f: mid_entry = 14'h03ab;
-            8'h10: mid_entry = 14'h0400;
-            8'h11: mid_entry = 14'h0461;
-            8'h12: mid_entry = 14'h04d5;
-            8'h13: mid_entry = 14'h055d;
-            8'h14: mid_entry = 14'h0600;
-            8'h15: mid_entry = 14'h0661;
-            8'h16: mid_entry = 14'h06d5;
-            8'h17: mid_entry = 14'h075d;
-            8'h18: mid_entry = 14'h00d5;
-            8'h19: mid_entry = 14'h00f5;
-            8'h1a: mid_entry = 14'h0115;
-            8'h1b: mid_entry = 14'h0139;
-            8'h1c: mid_entry = 14'h015d;
-            8'h1d: mid_entry = 14'h0183;
-            8'h1e: mid_entry = 14'h01ab;
-            8'h1f: mid_entry = 14'h01d5;
-            8'h20: mid_entry = 14'h0800;
-            8'h21: mid_entry = 14'h08d5;
-            8'h22: mid_entry = 14'h0a00;
-            8'h23: mid_entry = 14'h0ad5;
-            8'h24: mid_entry = 14'h0c00;
-            8'h25: mid_entry = 14'h0cd5;
-            8'h26: mid_entry = 14'h0e00;
-            8'h27: mid_entry = 14'h0ed5;
-            8'h30: mid_entry = 14'h0061;
-            8'h31: mid_entry = 14'h006f;
-            8'h32: mid_entry = 14'h007b;
-            8'h33: mid_entry = 14'h0089;
-            8'h34: mid_entry = 14'h0097;
-            8'h35: mid_entry = 14'h00a7;
-            8'h36: mid_entry = 14'h00b5;
-            8'h37: mid_entry = 14'h00c5;
-            8'h38: mid_entry = 14'h002f;
-            8'h39: mid_entry = 14'h0035;
-            8'h3a: mid_entry = 14'h003b;
-            8'h3b: mid_entry = 14'h0041;
-            8'h3c: mid_entry = 14'h0047;
-            8'h3d: mid_entry = 14'h004d;
-            8'h3e: mid_entry = 14'h0053;
-            8'h3f: mid_entry = 14'h005b;
-            8'h50: mid_entry = 14'h0017;
-            8'h51: mid_entry = 14'h001d;
-            8'h52: mid_entry = 14'h0023;
-            8'h53: mid_entry = 14'h0029;
-            8'h54: mid_entry = 14'h000b;
-            8'h55: mid_entry = 14'h000f;
-            8'h56: mid_entry = 14'h0011;
-            8'h57: mid_entry = 14'h0013;
-            8'h58: mid_entry = 14'h0005;
-            8'h59: mid_entry = 14'h0007;
-            8'h5a: mid_entry = 14'h0009;
-            8'h5b: mid_entry = 14'h0009;
-            8'h5c: mid_entry = 14'h0003;
-            8'h5d: mid_entry = 14'h0003;
-            8'h5e: mid_entry = 14'h0005;
-            8'h5f: mid_entry = 14'h0005;
-            8'h71: mid_entry = 14'h0003;
-            8'h88: mid_entry = 14'h3e00;
-            8'h89: mid_entry = 14'h3dab;
-            8'h8a: mid_entry = 14'h3d5d;
-            8'h8b: mid_entry = 14'h3d15;
-            8'h8c: mid_entry = 14'h3cd5;
-            8'h8d: mid_entry = 14'h3c97;
-            8'h8e: mid_entry = 14'h3c61;
-            8'h8f: mid_entry = 14'h3c2f;
-            8'h90: mid_entry = 14'h3c00;
-            8'h91: mid_entry = 14'h3b5d;
-            8'h92: mid_entry = 14'h3ad5;
-            8'h93: mid_entry = 14'h3a61;
-            8'h94: mid_entry = 14'h3a00;
-            8'h95: mid_entry = 14'h395d;
-            8'h96: mid_entry = 14'h38d5;
-            8'h97: mid_entry = 14'h3861;
-            8'h98: mid_entry = 14'h3ed5;
-            8'h99: mid_entry = 14'h3eb5;
-            8'h9a: mid_entry = 14'h3e97;
-            8'h9b: mid_entry = 14'h3e7b;
-            8'h9c: mid_entry = 14'h3e61;
-            8'h9d: mid_entry = 14'h3e47;
-            8'h9e: mid_entry = 14'h3e2f;
-            8'h9f: mid_entry = 14'h3e17;
-            8'ha0: mid_entry = 14'h3800;
-            8'ha1: mid_entry = 14'h36d5;
-            8'ha2: mid_entry = 14'h3600;
-            8'ha3: mid_entry = 14'h34d5;
-            8'ha4: mid_entry = 14'h3400;
-            8'ha5: mid_entry = 14'h32d5;
-            8'ha6: mid_entry = 14'h3200;
-            8'ha7: mid_entry = 14'h30d5;
-            8'hb0: mid_entry = 14'h3f5d;
-            8'hb1: mid_entry = 14'h3f4b;
-            8'hb2: mid_entry = 14'h3f39;
-            8'hb3: mid_entry = 14'h3f27;
-            8'hb4: mid_entry = 14'h3f15;
-            8'hb5: mid_entry = 14'h3f05;
-            8'hb6: mid_entry = 14'h3ef5;
-            8'hb7: mid_entry = 14'h3ee3;
-            8'hb8: mid_entry = 14'h3fab;
-            8'hb9: mid_entry = 14'h3fa1;
-            8'hba: mid_entry = 14'h3f97;
-            8'hbb: mid_entry = 14'h3f8d;
-            8'hbc: mid_entry = 14'h3f83;
-            8'hbd: mid_entry = 14'h3f79;
-            8'hbe: mid_entry = 14'h3f6f;
-            8'hbf: mid_entry = 14'h3f67;
-            8'hd0: mid_entry = 14'h3fd5;
-            8'hd1: mid_entry = 14'h3fcb;
-            8'hd2: mid_entry = 14'h3fbf;
-            8'hd3: mid_entry = 14'h3fb5;
-            8'hd4: mid_entry = 14'h3feb;
-            8'hd5: mid_entry = 14'h3fe5;
-            8'hd6: mid_entry = 14'h3fdf;
-            8'hd7: mid_entry = 14'h3fd9;
-            8'hd8: mid_entry = 14'h3ff5;
-            8'hd9: mid_entry = 14'h3ff3;
-            8'hda: mid_entry = 14'h3fef;
-            8'hdb: mid_entry = 14'h3fed;
-            8'hdc: mid_entry = 14'h3ffb;
-            8'hdd: mid_entry = 14'h3ff9;
-            8'hde: mid_entry = 14'h3ff7;
-            8'hdf: mid_entry = 14'h3ff7;
-            8'hf0: mid_entry = 14'h3ffd;
-            8'hf1: mid_entry = 14'h3ffb;
-            8'hf3: mid_entry = 14'h3ffd;
-            default: begin
-                mid_entry = 14'h0000;
-                is_mid = 1'b0;
-            end
+            8'h08: mid = 15'h4200;
+            8'h09: mid = 15'h422f;
+            8'h0a: mid = 15'h4261;
+            8'h0b: mid = 15'h4297;
+            8'h0c: mid = 15'h42d5;
+            8'h0d: mid = 15'h4315;
+            8'h0e: mid = 15'h435d;
+            8'h0f: mid = 15'h43ab;
+            8'h10: mid = 15'h4400;
+            8'h11: mid = 15'h4461;
+            8'h12: mid = 15'h44d5;
+            8'h13: mid = 15'h455d;
+            8'h14: mid = 15'h4600;
+            8'h15: mid = 15'h4661;
+            8'h16: mid = 15'h46d5;
+            8'h17: mid = 15'h475d;
+            8'h18: mid = 15'h40d5;
+            8'h19: mid = 15'h40f5;
+            8'h1a: mid = 15'h4115;
+            8'h1b: mid = 15'h4139;
+            8'h1c: mid = 15'h415d;
+            8'h1d: mid = 15'h4183;
+            8'h1e: mid = 15'h41ab;
+            8'h1f: mid = 15'h41d5;
+            8'h20: mid = 15'h4800;
+            8'h21: mid = 15'h48d5;
+            8'h22: mid = 15'h4a00;
+            8'h23: mid = 15'h4ad5;
+            8'h24: mid = 15'h4c00;
+            8'h25: mid = 15'h4cd5;
+            8'h26: mid = 15'h4e00;
+            8'h27: mid = 15'h4ed5;
+            8'h30: mid = 15'h4061;
+            8'h31: mid = 15'h406f;
+            8'h32: mid = 15'h407b;
+            8'h33: mid = 15'h4089;
+            8'h34: mid = 15'h4097;
+            8'h35: mid = 15'h40a7;
+            8'h36: mid = 15'h40b5;
+            8'h37: mid = 15'h40c5;
+            8'h38: mid = 15'h402f;
+            8'h39: mid = 15'h4035;
+            8'h3a: mid = 15'h403b;
+            8'h3b: mid = 15'h4041;
+            8'h3c: mid = 15'h4047;
+            8'h3d: mid = 15'h404d;
+            8'h3e: mid = 15'h4053;
+            8'h3f: mid = 15'h405b;
+            8'h50: mid = 15'h4017;
+            8'h51: mid = 15'h401d;
+            8'h52: mid = 15'h4023;
+            8'h53: mid = 15'h4029;
+            8'h54: mid = 15'h400b;
+            8'h55: mid = 15'h400f;
+            8'h56: mid = 15'h4011;
+            8'h57: mid = 15'h4013;
+            8'h58: mid = 15'h4005;
+            8'h59: mid = 15'h4007;
+            8'h5a: mid = 15'h4009;
+            8'h5b: mid = 15'h4009;
+            8'h5c: mid = 15'h4003;
+            8'h5d: mid = 15'h4003;
+            8'h5e: mid = 15'h4005;
+            8'h5f: mid = 15'h4005;
+            8'h71: mid = 15'h4003;
+            8'h88: mid = 15'h7e00;
+            8'h89: mid = 15'h7dab;
+            8'h8a: mid = 15'h7d5d;
+            8'h8b: mid = 15'h7d15;
+            8'h8c: mid = 15'h7cd5;
+            8'h8d: mid = 15'h7c97;
+            8'h8e: mid = 15'h7c61;
+            8'h8f: mid = 15'h7c2f;
+            8'h90: mid = 15'h7c00;
+            8'h91: mid = 15'h7b5d;
+            8'h92: mid = 15'h7ad5;
+            8'h93: mid = 15'h7a61;
+            8'h94: mid = 15'h7a00;
+            8'h95: mid = 15'h795d;
+            8'h96: mid = 15'h78d5;
+            8'h97: mid = 15'h7861;
+            8'h98: mid = 15'h7ed5;
+            8'h99: mid = 15'h7eb5;
+            8'h9a: mid = 15'h7e97;
+            8'h9b: mid = 15'h7e7b;
+            8'h9c: mid = 15'h7e61;
+            8'h9d: mid = 15'h7e47;
+            8'h9e: mid = 15'h7e2f;
+            8'h9f: mid = 15'h7e17;
+            8'ha0: mid = 15'h7800;
+            8'ha1: mid = 15'h76d5;
+            8'ha2: mid = 15'h7600;
+            8'ha3: mid = 15'h74d5;
+            8'ha4: mid = 15'h7400;
+            8'ha5: mid = 15'h72d5;
+            8'ha6: mid = 15'h7200;
+            8'ha7: mid = 15'h70d5;
+            8'hb0: mid = 15'h7f5d;
+            8'hb1: mid = 15'h7f4b;
+            8'hb2: mid = 15'h7f39;
+            8'hb3: mid = 15'h7f27;
+            8'hb4: mid = 15'h7f15;
+            8'hb5: mid = 15'h7f05;
+            8'hb6: mid = 15'h7ef5;
+            8'hb7: mid = 15'h7ee3;
+            8'hb8: mid = 15'h7fab;
+            8'hb9: mid = 15'h7fa1;
+            8'hba: mid = 15'h7f97;
+            8'hbb: mid = 15'h7f8d;
+            8'hbc: mid = 15'h7f83;
+            8'hbd: mid = 15'h7f79;
+            8'hbe: mid = 15'h7f6f;
+            8'hbf: mid = 15'h7f67;
+            8'hd0: mid = 15'h7fd5;
+            8'hd1: mid = 15'h7fcb;
+            8'hd2: mid = 15'h7fbf;
+            8'hd3: mid = 15'h7fb5;
+            8'hd4: mid = 15'h7feb;
+            8'hd5: mid = 15'h7fe5;
+            8'hd6: mid = 15'h7fdf;
+            8'hd7: mid = 15'h7fd9;
+            8'hd8: mid = 15'h7ff5;
+            8'hd9: mid = 15'h7ff3;
+            8'hda: mid = 15'h7fef;
+            8'hdb: mid = 15'h7fed;
+            8'hdc: mid = 15'h7ffb;
+            8'hdd: mid = 15'h7ff9;
+            8'hde: mid = 15'h7ff7;
+            8'hdf: mid = 15'h7ff7;
+            8'hf0: mid = 15'h7ffd;
+            8'hf1: mid = 15'h7ffb;
+            8'hf3: mid = 15'h7ffd;
+            default: mid = 15'h0000;
         endcase
     end
-    wire [9:0] mid_ipart = {{5{mid_entry[13]}}, mid_entry[13:9]};
-    always @(*) begin
-    if (is_nan) term = 21'h080000;
-    else if (is_inf) term = neg ? 21'h180000 : 21'h100000;
-    else if (is_zero) term = 21'h000000;
-    else if (big) term = {2'd0, neg ? -mag : mag, 9'h000};
-    else if (is_mid) term = {2'd0, mid_ipart, mid_entry[8:0]};
-    else term = neg ? 21'h07ffff : 21'h000001;
-    end
+    wire is_mid = mid[14];
+    wire [9:0] mid_ipart = {mid[13], mid[13], mid[13], mid[13], mid[13], mid[13:9]};
+    wire [20:0] term = 
+        is_nan ? 21'h080000 :
+        is_inf ? (neg ? 21'h180000 : 21'h100000) :
+        is_zero ? 21'h000000 :
+        big ? {2'b00, neg ? -mag : mag, 9'h000} :
+        is_mid ? {2'b00, mid_ipart, mid[8:0]} :
+        neg ? 21'h07ffff :
+        21'h000001;
+    always @(*) ts = {term, shift};
 endmodule // hif8_exp2_bf16_lookup
-
-
-module hif8_exp2_bf16_out_valid_q (
-    input  wire d,
-    output reg q,
-    input  wire clock
-);
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // hif8_exp2_bf16_out_valid_q
 
 
 module hif8_exp2_bf16_round (
@@ -498,52 +455,37 @@ module hif8_exp2_bf16_round (
     
     // Update code (custom)
     wire [14:0] unrounded = a[16:2];
-    wire [14:0] rounded = unrounded + {14'h0000, a[1] && (a[0] || unrounded[0])};
-    always @(*) begin
-    case (a[19:18])
-    2'd1: b = 16'h7fc0;   // NaN
-    2'd2: b = 16'h7f80;   // +Inf
-    2'd3: b = 16'h0000;   // 2^-Inf = +0
-    default: b = a[17] ? 16'h7f80 : {1'b0, rounded};
-    endcase
-    end
+    wire [14:0] rounded = unrounded + {14'h0000, a[1] & (a[0] | unrounded[0])};
+    wire [1:0] cls = a[19:18];
+    // NaN; +Inf; 2^-Inf = +0; finite (overflow: +Inf)
+    always @(*) b = 
+        (cls == 2'b01) ? 16'h7fc0 :
+        (cls == 2'b10) ? 16'h7f80 :
+        (cls == 2'b11) ? 16'h0000 :
+        a[17] ? 16'h7f80 :
+        {1'b0, rounded};
 endmodule // hif8_exp2_bf16_round
 
 
 module hif8_exp2_bf16_s_q (
+    input  wire clk,
+    input  wire rst,
+    input  wire in_valid,
     input  wire [19:0] d,
-    output reg [19:0] q,
-    input  wire clock
+    output reg out_valid,
+    output reg [19:0] q
 );
     
     // Update code (custom)
-    initial begin
-       q = 20'h0;
+    reg valid_q;
+    reg [19:0] data_q;
+    always @(*) out_valid = valid_q;
+    always @(*) q = data_q;
+    always @(posedge clk) begin
+        valid_q <= in_valid & ~rst;
+        data_q <= d;
     end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
 endmodule // hif8_exp2_bf16_s_q
-
-
-module hif8_exp2_bf16_shift_q (
-    input  wire [7:0] d,
-    output reg [7:0] q,
-    input  wire clock
-);
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // hif8_exp2_bf16_shift_q
 
 
 module hif8_exp2_bf16_shifter (
@@ -553,134 +495,63 @@ module hif8_exp2_bf16_shifter (
     
     // Update code (custom)
     wire [3:0] k = a[20:17];
-    wire [18:0] x0 = {1'b1, a[8:1], 10'h000};
-    reg [18:0] s1;
-    always @(*) case (k[1:0])
-        2'd0: s1 = x0;
-        2'd1: s1 = x0 >> 1;
-        2'd2: s1 = x0 >> 2;
-        default: s1 = x0 >> 3;
-    endcase
-    // The top bit of sig (the hidden one before shifting) is read by nobody, hence:
-    /* verilator lint_off UNUSEDSIGNAL */
-    reg [18:0] sig;
-    /* verilator lint_on UNUSEDSIGNAL */
-    always @(*) case (k[3:2])
-        2'd0: sig = s1;
-        2'd1: sig = s1 >> 4;
-        2'd2: sig = s1 >> 8;
-        default: sig = s1 >> 12;
-    endcase
+    wire [8:0] one_frac = {1'b1, a[8:1]};
+    // 1.frac >> k[1:0]
+    wire [8:0] s1 = 
+        (k[1:0] == 2'b00) ? one_frac :
+        (k[1:0] == 2'b01) ? {1'b0, one_frac[8:1]} :
+        (k[1:0] == 2'b10) ? {2'b00, one_frac[8:2]} :
+        {3'b000, one_frac[8:3]};
+    // ... >> 4 * k[3:2]: the mantissa and the guard bit (the hidden one is not kept)
+    wire [7:0] sig = 
+        (k[3:2] == 2'b00) ? s1[7:0] :
+        (k[3:2] == 2'b01) ? {3'b000, s1[8:4]} :
+        (k[3:2] == 2'b10) ? {7'h00, s1[8]} :
+        8'h00;
     wire [8:0] below = ~(9'h1ff << k);
-    wire sticky = a[0] || (x0[18:10] & below) != 9'h000;
-    always @(*) b = {a[23:21], a[16:9], sig[17:11], sig[10], sticky};
+    wire sticky = a[0] | ((one_frac & below) != 9'h000);
+    always @(*) b = {a[23:21], a[16:9], sig[7:1], sig[0], sticky};
 endmodule // hif8_exp2_bf16_shifter
 
 
-module hif8_exp2_bf16_term_q (
-    input  wire [20:0] d,
-    output reg [20:0] q,
-    input  wire clock
+module hif8_exp2_bf16_ts_q (
+    input  wire clk,
+    input  wire rst,
+    input  wire in_valid,
+    input  wire [28:0] d,
+    output reg out_valid,
+    output reg [28:0] q
 );
     
     // Update code (custom)
-    initial begin
-       q = 21'h0;
+    reg valid_q;
+    reg [28:0] data_q;
+    always @(*) out_valid = valid_q;
+    always @(*) q = data_q;
+    always @(posedge clk) begin
+        valid_q <= in_valid & ~rst;
+        data_q <= d;
     end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // hif8_exp2_bf16_term_q
-
-
-module hif8_exp2_bf16_v0_q (
-    input  wire d,
-    output reg q,
-    input  wire clock
-);
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // hif8_exp2_bf16_v0_q
-
-
-module hif8_exp2_bf16_v1_q (
-    input  wire d,
-    output reg q,
-    input  wire clock
-);
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // hif8_exp2_bf16_v1_q
-
-
-module hif8_exp2_bf16_v2_q (
-    input  wire d,
-    output reg q,
-    input  wire clock
-);
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // hif8_exp2_bf16_v2_q
-
-
-module hif8_exp2_bf16_v3_q (
-    input  wire d,
-    output reg q,
-    input  wire clock
-);
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // hif8_exp2_bf16_v3_q
+endmodule // hif8_exp2_bf16_ts_q
 
 
 module hif8_exp2_bf16_y_q (
+    input  wire clk,
+    input  wire rst,
+    input  wire in_valid,
     input  wire [15:0] d,
-    output reg [15:0] q,
-    input  wire clock
+    output reg out_valid,
+    output reg [15:0] q
 );
     
     // Update code (custom)
-    initial begin
-       q = 16'h0;
+    reg valid_q;
+    reg [15:0] data_q;
+    always @(*) out_valid = valid_q;
+    always @(*) q = data_q;
+    always @(posedge clk) begin
+        valid_q <= in_valid & ~rst;
+        data_q <= d;
     end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
 endmodule // hif8_exp2_bf16_y_q
 /* verilator lint_on DECLFILENAME */

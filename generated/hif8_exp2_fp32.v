@@ -22,49 +22,46 @@ module hif8_exp2_fp32 (
     
     // Stub signals
     reg  [7:0] lookup_x;
-    wire  [36:0] lookup_term;
-    reg  [36:0] expo_term;
-    reg  [7:0] expo_shift;
-    wire  [50:0] expo_e;
+    reg  [7:0] lookup_shift;
+    wire  [44:0] lookup_ts;
+    reg  [44:0] expo_a;
+    wire  [50:0] expo_b;
     reg  [50:0] classify_a;
     wire  [40:0] classify_b;
     reg  [40:0] shifter_a;
     wire  [35:0] shifter_b;
     reg  [35:0] round_a;
     wire  [31:0] round_b;
-    reg  [36:0] term_q_d;
-    wire  [36:0] term_q_q;
-    reg  term_q_clock;
-    reg  [7:0] shift_q_d;
-    wire  [7:0] shift_q_q;
-    reg  shift_q_clock;
+    reg  ts_q_clk;
+    reg  ts_q_rst;
+    reg  ts_q_in_valid;
+    reg  [44:0] ts_q_d;
+    wire  ts_q_out_valid;
+    wire  [44:0] ts_q_q;
+    reg  e_q_clk;
+    reg  e_q_rst;
+    reg  e_q_in_valid;
     reg  [50:0] e_q_d;
+    wire  e_q_out_valid;
     wire  [50:0] e_q_q;
-    reg  e_q_clock;
+    reg  c_q_clk;
+    reg  c_q_rst;
+    reg  c_q_in_valid;
     reg  [40:0] c_q_d;
+    wire  c_q_out_valid;
     wire  [40:0] c_q_q;
-    reg  c_q_clock;
+    reg  s_q_clk;
+    reg  s_q_rst;
+    reg  s_q_in_valid;
     reg  [35:0] s_q_d;
+    wire  s_q_out_valid;
     wire  [35:0] s_q_q;
-    reg  s_q_clock;
-    reg  v0_q_d;
-    wire  v0_q_q;
-    reg  v0_q_clock;
-    reg  v1_q_d;
-    wire  v1_q_q;
-    reg  v1_q_clock;
-    reg  v2_q_d;
-    wire  v2_q_q;
-    reg  v2_q_clock;
-    reg  v3_q_d;
-    wire  v3_q_q;
-    reg  v3_q_clock;
+    reg  y_q_clk;
+    reg  y_q_rst;
+    reg  y_q_in_valid;
     reg  [31:0] y_q_d;
+    wire  y_q_out_valid;
     wire  [31:0] y_q_q;
-    reg  y_q_clock;
-    reg  out_valid_q_d;
-    wire  out_valid_q_q;
-    reg  out_valid_q_clock;
     
     // Local signals
     reg  v0;
@@ -75,12 +72,12 @@ module hif8_exp2_fp32 (
     // Sub module instances
     hif8_exp2_fp32_lookup lookup(
         .x(lookup_x),
-        .term(lookup_term)
+        .shift(lookup_shift),
+        .ts(lookup_ts)
     );
     hif8_exp2_fp32_expo expo(
-        .term(expo_term),
-        .shift(expo_shift),
-        .e(expo_e)
+        .a(expo_a),
+        .b(expo_b)
     );
     hif8_exp2_fp32_classify classify(
         .a(classify_a),
@@ -94,154 +91,128 @@ module hif8_exp2_fp32 (
         .a(round_a),
         .b(round_b)
     );
-    hif8_exp2_fp32_term_q term_q(
-        .d(term_q_d),
-        .q(term_q_q),
-        .clock(term_q_clock)
-    );
-    hif8_exp2_fp32_shift_q shift_q(
-        .d(shift_q_d),
-        .q(shift_q_q),
-        .clock(shift_q_clock)
+    hif8_exp2_fp32_ts_q ts_q(
+        .clk(ts_q_clk),
+        .rst(ts_q_rst),
+        .in_valid(ts_q_in_valid),
+        .d(ts_q_d),
+        .out_valid(ts_q_out_valid),
+        .q(ts_q_q)
     );
     hif8_exp2_fp32_e_q e_q(
+        .clk(e_q_clk),
+        .rst(e_q_rst),
+        .in_valid(e_q_in_valid),
         .d(e_q_d),
-        .q(e_q_q),
-        .clock(e_q_clock)
+        .out_valid(e_q_out_valid),
+        .q(e_q_q)
     );
     hif8_exp2_fp32_c_q c_q(
+        .clk(c_q_clk),
+        .rst(c_q_rst),
+        .in_valid(c_q_in_valid),
         .d(c_q_d),
-        .q(c_q_q),
-        .clock(c_q_clock)
+        .out_valid(c_q_out_valid),
+        .q(c_q_q)
     );
     hif8_exp2_fp32_s_q s_q(
+        .clk(s_q_clk),
+        .rst(s_q_rst),
+        .in_valid(s_q_in_valid),
         .d(s_q_d),
-        .q(s_q_q),
-        .clock(s_q_clock)
-    );
-    hif8_exp2_fp32_v0_q v0_q(
-        .d(v0_q_d),
-        .q(v0_q_q),
-        .clock(v0_q_clock)
-    );
-    hif8_exp2_fp32_v1_q v1_q(
-        .d(v1_q_d),
-        .q(v1_q_q),
-        .clock(v1_q_clock)
-    );
-    hif8_exp2_fp32_v2_q v2_q(
-        .d(v2_q_d),
-        .q(v2_q_q),
-        .clock(v2_q_clock)
-    );
-    hif8_exp2_fp32_v3_q v3_q(
-        .d(v3_q_d),
-        .q(v3_q_q),
-        .clock(v3_q_clock)
+        .out_valid(s_q_out_valid),
+        .q(s_q_q)
     );
     hif8_exp2_fp32_y_q y_q(
+        .clk(y_q_clk),
+        .rst(y_q_rst),
+        .in_valid(y_q_in_valid),
         .d(y_q_d),
-        .q(y_q_q),
-        .clock(y_q_clock)
-    );
-    hif8_exp2_fp32_out_valid_q out_valid_q(
-        .d(out_valid_q_d),
-        .q(out_valid_q_q),
-        .clock(out_valid_q_clock)
+        .out_valid(y_q_out_valid),
+        .q(y_q_q)
     );
     
     // Update code
     always @(*) begin
-        term_q_clock = clk;
-        shift_q_clock = clk;
-        e_q_clock = clk;
-        c_q_clock = clk;
-        s_q_clock = clk;
-        v0_q_clock = clk;
-        v1_q_clock = clk;
-        v2_q_clock = clk;
-        v3_q_clock = clk;
-        y_q_clock = clk;
-        out_valid_q_clock = clk;
-        term_q_d = term_q_q;
-        shift_q_d = shift_q_q;
-        e_q_d = e_q_q;
-        c_q_d = c_q_q;
-        s_q_d = s_q_q;
-        v0_q_d = v0_q_q;
-        v1_q_d = v1_q_q;
-        v2_q_d = v2_q_q;
-        v3_q_d = v3_q_q;
-        y_q_d = y_q_q;
-        out_valid_q_d = out_valid_q_q;
+        ts_q_clk = clk;
+        ts_q_rst = rst;
+        e_q_clk = clk;
+        e_q_rst = rst;
+        c_q_clk = clk;
+        c_q_rst = rst;
+        s_q_clk = clk;
+        s_q_rst = rst;
+        y_q_clk = clk;
+        y_q_rst = rst;
         lookup_x = in_x;
-        term_q_d = lookup_term;
-        shift_q_d = in_shift;
-        v0_q_d = in_valid & ~rst;
+        lookup_shift = in_shift;
+        ts_q_d = lookup_ts;
+        ts_q_in_valid = in_valid;
         if (cut0) begin
-            expo_term = term_q_q;
-            expo_shift = shift_q_q;
-            v0 = v0_q_q;
+            expo_a = ts_q_q;
+            v0 = ts_q_out_valid;
         end
         else begin
-            expo_term = lookup_term;
-            expo_shift = in_shift;
+            expo_a = lookup_ts;
             v0 = in_valid;
         end
-        e_q_d = expo_e;
-        v1_q_d = v0 & ~rst;
+        e_q_d = expo_b;
+        e_q_in_valid = v0;
         if (cut1) begin
             classify_a = e_q_q;
-            v1 = v1_q_q;
+            v1 = e_q_out_valid;
         end
         else begin
-            classify_a = expo_e;
+            classify_a = expo_b;
             v1 = v0;
         end
         c_q_d = classify_b;
-        v2_q_d = v1 & ~rst;
+        c_q_in_valid = v1;
         if (cut2) begin
             shifter_a = c_q_q;
-            v2 = v2_q_q;
+            v2 = c_q_out_valid;
         end
         else begin
             shifter_a = classify_b;
             v2 = v1;
         end
         s_q_d = shifter_b;
-        v3_q_d = v2 & ~rst;
+        s_q_in_valid = v2;
         if (cut3) begin
             round_a = s_q_q;
-            v3 = v3_q_q;
+            v3 = s_q_out_valid;
         end
         else begin
             round_a = shifter_b;
             v3 = v2;
         end
         y_q_d = round_b;
-        out_valid_q_d = v3 & ~rst;
+        y_q_in_valid = v3;
         out_y = y_q_q;
-        out_valid = out_valid_q_q;
+        out_valid = y_q_out_valid;
     end
     
 endmodule // hif8_exp2_fp32
 
 
 module hif8_exp2_fp32_c_q (
+    input  wire clk,
+    input  wire rst,
+    input  wire in_valid,
     input  wire [40:0] d,
-    output reg [40:0] q,
-    input  wire clock
+    output reg out_valid,
+    output reg [40:0] q
 );
     
     // Update code (custom)
-    initial begin
-       q = 41'h0;
+    reg valid_q;
+    reg [40:0] data_q;
+    always @(*) out_valid = valid_q;
+    always @(*) q = data_q;
+    always @(posedge clk) begin
+        valid_q <= in_valid & ~rst;
+        data_q <= d;
     end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
 endmodule // hif8_exp2_fp32_c_q
 
 
@@ -253,284 +224,270 @@ module hif8_exp2_fp32_classify (
     // Update code (custom)
     wire [11:0] ebias = a[48:37];
     wire [11:0] k_full = a[36:25];
-    wire sub = ebias[11] || ebias == 12'd0;
-    wire ovf = !ebias[11] && ebias >= 12'h0ff;
-    wire [4:0] k = !sub ? 5'h00 : (k_full > 12'h01a ? 5'h1a : k_full[4:0]);
+    wire sub = ebias[11] | (ebias == 12'h000);
+    wire ovf = ~ebias[11] & (ebias >= 12'h0ff);
+    wire [4:0] k = ~sub ? 5'h00 : (k_full > 12'h01a) ? 5'h1a : k_full[4:0];
     always @(*) b = {a[50:49], ovf, k, sub ? 8'h00 : ebias[7:0], a[24:0]};
 endmodule // hif8_exp2_fp32_classify
 
 
 module hif8_exp2_fp32_e_q (
+    input  wire clk,
+    input  wire rst,
+    input  wire in_valid,
     input  wire [50:0] d,
-    output reg [50:0] q,
-    input  wire clock
+    output reg out_valid,
+    output reg [50:0] q
 );
     
     // Update code (custom)
-    initial begin
-       q = 51'h0;
+    reg valid_q;
+    reg [50:0] data_q;
+    always @(*) out_valid = valid_q;
+    always @(*) q = data_q;
+    always @(posedge clk) begin
+        valid_q <= in_valid & ~rst;
+        data_q <= d;
     end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
 endmodule // hif8_exp2_fp32_e_q
 
 
 module hif8_exp2_fp32_expo (
-    input  wire [36:0] term,
-    input  wire [7:0] shift,
-    output reg [50:0] e
+    input  wire [44:0] a,
+    output reg [50:0] b
 );
     
     // Update code (custom)
-    wire [11:0] ipart = {{2{term[34]}}, term[34:25]};
-    wire [11:0] shift12 = {{4{shift[7]}}, shift};
-    wire [11:0] ebias = ipart + shift12 + 12'h07f;
+    wire [36:0] term = a[44:8];
+    wire [7:0] shift = a[7:0];
+    wire [11:0] ipart = {term[34], term[34], term[34:25]};
+    wire [11:0] shift12 = {shift[7], shift[7], shift[7], shift[7], shift};
+    wire [11:0] ebias = (ipart + shift12) + 12'h07f;
     // The subnormal shift 1 - ebias, from the inputs rather than after ebias, so that
     // step 2 has one carry chain in depth, not two.
-    wire [11:0] k_full = 12'hf82 - ipart - shift12;
-    always @(*) e = {term[36:35], ebias, k_full, term[24:0]};
+    wire [11:0] k_full = (12'hf82 - ipart) - shift12;
+    always @(*) b = {term[36:35], ebias, k_full, term[24:0]};
 endmodule // hif8_exp2_fp32_expo
 
 
 module hif8_exp2_fp32_lookup (
     input  wire [7:0] x,
-    output reg [36:0] term
+    input  wire [7:0] shift,
+    output reg [44:0] ts
 );
     
     // Update code (custom)
+    reg [30:0] mid;
     // HiF8 fields: sign, dot code, exponent field, mantissa
     wire neg = x[7];
     wire is_nan = x == 8'h80;
     wire is_inf = x[6:0] == 7'h6f;
     wire is_zero = x == 8'h00;
-    wire e3 = x[6:3] == 4'b0101;             // E = 3: |x| = 1.MMM * 8
-    wire e4_7 = x[6:5] == 2'b10 && !x[4];    // E = 4 + x[3:2]: |x| = 1.MM * 2^E
-    wire e8_15 = x[6:5] == 2'b11 && !x[4];   // E = 8 + x[3:1]: |x| = 1.M * 2^E
-    wire big = e3 | e4_7 | e8_15;
-    reg [9:0] mag;                           // |x| when big, clamped at 511
+    // E = 3: |x| = 1.MMM * 8
+    wire e3 = x[6:3] == 4'b0101;
+    // E = 4 + x[3:2]: |x| = 1.MM * 2^E
+    wire e4_7 = (x[6:5] == 2'b10) & ~x[4];
+    // E = 8 + x[3:1]: |x| = 1.M * 2^E
+    wire e8_15 = (x[6:5] == 2'b11) & ~x[4];
+    wire big = (e3 | e4_7) | e8_15;
+    // |x| when big, clamped at 511
+    wire [9:0] mag = 
+        e3 ? {6'h00, 1'b1, x[2:0]} :
+        e4_7 ? ({7'h00, 1'b1, x[1:0]} << (3'b010 + {1'b0, x[3:2]})) :
+        (x[3:1] == 3'b000) ? ({8'h00, 1'b1, x[0]} << 3'b111) :
+        10'h1ff;
+    // Codes between tiny and big: {is_mid, ipart, frac, tail}
     always @(*) begin
-    if (e3) mag = {6'd0, 1'b1, x[2:0]};
-    else if (e4_7) mag = {7'd0, 1'b1, x[1:0]} << (3'd2 + {1'b0, x[3:2]});
-    else if (x[3:1] == 3'd0) mag = {8'd0, 1'b1, x[0]} << 7;
-    else mag = 10'h1ff;
-    end
-    // Codes between tiny and big: (ipart[4:0], frac, tail)
-    reg [29:0] mid_entry;
-    reg is_mid;
-    always @(*) begin
-        is_mid = 1'b1;
         case (x)
-            8'h01: mid_entry = 30'h00000005;
-            8'h02: mid_entry = 30'h0000000b;
-            8'h03: mid_entry = 30'h00000017;
-            8'h04: mid_entry = 30'h0000002d;
-            8'h05: mid_entry = 30'h00000059;
-            8'h06: mid_entry = 30'h000000b1;
-            8'h07: mid_entry = 30'h00000163;
-            8'h08: mid_entry = 30'h02000000;
-            8'h09: mid_entry = 30'h022e5707;
-            8'h0a: mid_entry = 30'h0260dfc1;
-            8'h0b: mid_entry = 30'h0297fb5b;
-            8'h0c: mid_entry = 30'h02d413cd;
-            8'h0d: mid_entry = 30'h03159ca9;
-            8'h0e: mid_entry = 30'h035d13f3;
-            8'h0f: mid_entry = 30'h03ab031b;
-            8'h10: mid_entry = 30'h04000000;
-            8'h11: mid_entry = 30'h0460dfc1;
-            8'h12: mid_entry = 30'h04d413cd;
-            8'h13: mid_entry = 30'h055d13f3;
-            8'h14: mid_entry = 30'h06000000;
-            8'h15: mid_entry = 30'h0660dfc1;
-            8'h16: mid_entry = 30'h06d413cd;
-            8'h17: mid_entry = 30'h075d13f3;
-            8'h18: mid_entry = 30'h00d413cd;
-            8'h19: mid_entry = 30'h00f4228f;
-            8'h1a: mid_entry = 30'h01159ca9;
-            8'h1b: mid_entry = 30'h01389231;
-            8'h1c: mid_entry = 30'h015d13f3;
-            8'h1d: mid_entry = 30'h0183337b;
-            8'h1e: mid_entry = 30'h01ab031b;
-            8'h1f: mid_entry = 30'h01d495f5;
-            8'h20: mid_entry = 30'h08000000;
-            8'h21: mid_entry = 30'h08d413cd;
-            8'h22: mid_entry = 30'h0a000000;
-            8'h23: mid_entry = 30'h0ad413cd;
-            8'h24: mid_entry = 30'h0c000000;
-            8'h25: mid_entry = 30'h0cd413cd;
-            8'h26: mid_entry = 30'h0e000000;
-            8'h27: mid_entry = 30'h0ed413cd;
-            8'h30: mid_entry = 30'h0060dfc1;
-            8'h31: mid_entry = 30'h006e34e7;
-            8'h32: mid_entry = 30'h007bd4c9;
-            8'h33: mid_entry = 30'h0089c10d;
-            8'h34: mid_entry = 30'h0097fb5b;
-            8'h35: mid_entry = 30'h00a6856b;
-            8'h36: mid_entry = 30'h00b560fb;
-            8'h37: mid_entry = 30'h00c48fd7;
-            8'h38: mid_entry = 30'h002e5707;
-            8'h39: mid_entry = 30'h00346b7d;
-            8'h3a: mid_entry = 30'h003a90e7;
-            8'h3b: mid_entry = 30'h0040c771;
-            8'h3c: mid_entry = 30'h00470f4d;
-            8'h3d: mid_entry = 30'h004d68ad;
-            8'h3e: mid_entry = 30'h0053d3bf;
-            8'h3f: mid_entry = 30'h005a50b5;
-            8'h50: mid_entry = 30'h0016ab0d;
-            8'h51: mid_entry = 30'h001c7d87;
-            8'h52: mid_entry = 30'h0022603b;
-            8'h53: mid_entry = 30'h00285355;
-            8'h54: mid_entry = 30'h000b361b;
-            8'h55: mid_entry = 30'h000e0d65;
-            8'h56: mid_entry = 30'h0010e8a3;
-            8'h57: mid_entry = 30'h0013c7d9;
-            8'h58: mid_entry = 30'h00059347;
-            8'h59: mid_entry = 30'h0006fa85;
-            8'h5a: mid_entry = 30'h000862bd;
-            8'h5b: mid_entry = 30'h0009cbef;
-            8'h5c: mid_entry = 30'h0002c7b5;
-            8'h5d: mid_entry = 30'h00037a3d;
-            8'h5e: mid_entry = 30'h00042d03;
-            8'h5f: mid_entry = 30'h0004e007;
-            8'h70: mid_entry = 30'h0001635f;
-            8'h71: mid_entry = 30'h0002156b;
-            8'h72: mid_entry = 30'h0000b191;
-            8'h73: mid_entry = 30'h00010a71;
-            8'h74: mid_entry = 30'h000058c1;
-            8'h75: mid_entry = 30'h00008527;
-            8'h76: mid_entry = 30'h00002c5f;
-            8'h77: mid_entry = 30'h0000428f;
-            8'h78: mid_entry = 30'h0000162f;
-            8'h79: mid_entry = 30'h00002147;
-            8'h7a: mid_entry = 30'h00000b17;
-            8'h7b: mid_entry = 30'h000010a3;
-            8'h7c: mid_entry = 30'h0000058b;
-            8'h7d: mid_entry = 30'h00000851;
-            8'h7e: mid_entry = 30'h000002c5;
-            8'h7f: mid_entry = 30'h00000429;
-            8'h81: mid_entry = 30'h3ffffff5;
-            8'h82: mid_entry = 30'h3fffffe9;
-            8'h83: mid_entry = 30'h3fffffd3;
-            8'h84: mid_entry = 30'h3fffffa7;
-            8'h85: mid_entry = 30'h3fffff4f;
-            8'h86: mid_entry = 30'h3ffffe9d;
-            8'h87: mid_entry = 30'h3ffffd3b;
-            8'h88: mid_entry = 30'h3e000000;
-            8'h89: mid_entry = 30'h3dab031b;
-            8'h8a: mid_entry = 30'h3d5d13f3;
-            8'h8b: mid_entry = 30'h3d159ca9;
-            8'h8c: mid_entry = 30'h3cd413cd;
-            8'h8d: mid_entry = 30'h3c97fb5b;
-            8'h8e: mid_entry = 30'h3c60dfc1;
-            8'h8f: mid_entry = 30'h3c2e5707;
-            8'h90: mid_entry = 30'h3c000000;
-            8'h91: mid_entry = 30'h3b5d13f3;
-            8'h92: mid_entry = 30'h3ad413cd;
-            8'h93: mid_entry = 30'h3a60dfc1;
-            8'h94: mid_entry = 30'h3a000000;
-            8'h95: mid_entry = 30'h395d13f3;
-            8'h96: mid_entry = 30'h38d413cd;
-            8'h97: mid_entry = 30'h3860dfc1;
-            8'h98: mid_entry = 30'h3ed413cd;
-            8'h99: mid_entry = 30'h3eb560fb;
-            8'h9a: mid_entry = 30'h3e97fb5b;
-            8'h9b: mid_entry = 30'h3e7bd4c9;
-            8'h9c: mid_entry = 30'h3e60dfc1;
-            8'h9d: mid_entry = 30'h3e470f4d;
-            8'h9e: mid_entry = 30'h3e2e5707;
-            8'h9f: mid_entry = 30'h3e16ab0d;
-            8'ha0: mid_entry = 30'h38000000;
-            8'ha1: mid_entry = 30'h36d413cd;
-            8'ha2: mid_entry = 30'h36000000;
-            8'ha3: mid_entry = 30'h34d413cd;
-            8'ha4: mid_entry = 30'h34000000;
-            8'ha5: mid_entry = 30'h32d413cd;
-            8'ha6: mid_entry = 30'h32000000;
-            8'ha7: mid_entry = 30'h30d413cd;
-            8'hb0: mid_entry = 30'h3f5d13f3;
-            8'hb1: mid_entry = 30'h3f4aa077;
-            8'hb2: mid_entry = 30'h3f389231;
-            8'hb3: mid_entry = 30'h3f26e6f7;
-            8'hb4: mid_entry = 30'h3f159ca9;
-            8'hb5: mid_entry = 30'h3f04b133;
-            8'hb6: mid_entry = 30'h3ef4228f;
-            8'hb7: mid_entry = 30'h3ee3eebd;
-            8'hb8: mid_entry = 30'h3fab031b;
-            8'hb9: mid_entry = 30'h3fa0e5a9;
-            8'hba: mid_entry = 30'h3f96e41b;
-            8'hbb: mid_entry = 30'h3f8cfe25;
-            8'hbc: mid_entry = 30'h3f83337b;
-            8'hbd: mid_entry = 30'h3f7983d3;
-            8'hbe: mid_entry = 30'h3f6feedf;
-            8'hbf: mid_entry = 30'h3f667457;
-            8'hd0: mid_entry = 30'h3fd495f5;
-            8'hd1: mid_entry = 30'h3fca05dd;
-            8'hd2: mid_entry = 30'h3fbf92e7;
-            8'hd3: mid_entry = 30'h3fb53cc1;
-            8'hd4: mid_entry = 30'h3fea0ecb;
-            8'hd5: mid_entry = 30'h3fe4a567;
-            8'hd6: mid_entry = 30'h3fdf437d;
-            8'hd7: mid_entry = 30'h3fd9e905;
-            8'hd8: mid_entry = 30'h3ff4f831;
-            8'hd9: mid_entry = 30'h3ff23b01;
-            8'hda: mid_entry = 30'h3fef7fb5;
-            8'hdb: mid_entry = 30'h3fecc64f;
-            8'hdc: mid_entry = 30'h3ffa7845;
-            8'hdd: mid_entry = 30'h3ff91789;
-            8'hde: mid_entry = 30'h3ff7b747;
-            8'hdf: mid_entry = 30'h3ff6577f;
-            8'hf0: mid_entry = 30'h3ffd3b2d;
-            8'hf1: mid_entry = 30'h3ffbd97d;
-            8'hf2: mid_entry = 30'h3ffe9d59;
-            8'hf3: mid_entry = 30'h3ffdec33;
-            8'hf4: mid_entry = 30'h3fff4e9d;
-            8'hf5: mid_entry = 30'h3ffef5f7;
-            8'hf6: mid_entry = 30'h3fffa74b;
-            8'hf7: mid_entry = 30'h3fff7af3;
-            8'hf8: mid_entry = 30'h3fffd3a5;
-            8'hf9: mid_entry = 30'h3fffbd77;
-            8'hfa: mid_entry = 30'h3fffe9d1;
-            8'hfb: mid_entry = 30'h3fffdebb;
-            8'hfc: mid_entry = 30'h3ffff4e9;
-            8'hfd: mid_entry = 30'h3fffef5d;
-            8'hfe: mid_entry = 30'h3ffffa75;
-            8'hff: mid_entry = 30'h3ffff7af;
-            default: begin
-                mid_entry = 30'h00000000;
-                is_mid = 1'b0;
-            end
+            8'h01: mid = 31'h40000005;
+            8'h02: mid = 31'h4000000b;
+            8'h03: mid = 31'h40000017;
+            8'h04: mid = 31'h4000002d;
+            8'h05: mid = 31'h40000059;
+            8'h06: mid = 31'h400000b1;
+            8'h07: mid = 31'h40000163;
+            8'h08: mid = 31'h42000000;
+            8'h09: mid = 31'h422e5707;
+            8'h0a: mid = 31'h4260dfc1;
+            8'h0b: mid = 31'h4297fb5b;
+            8'h0c: mid = 31'h42d413cd;
+            8'h0d: mid = 31'h43159ca9;
+            8'h0e: mid = 31'h435d13f3;
+            8'h0f: mid = 31'h43ab031b;
+            8'h10: mid = 31'h44000000;
+            8'h11: mid = 31'h4460dfc1;
+            8'h12: mid = 31'h44d413cd;
+            8'h13: mid = 31'h455d13f3;
+            8'h14: mid = 31'h46000000;
+            8'h15: mid = 31'h4660dfc1;
+            8'h16: mid = 31'h46d413cd;
+            8'h17: mid = 31'h475d13f3;
+            8'h18: mid = 31'h40d413cd;
+            8'h19: mid = 31'h40f4228f;
+            8'h1a: mid = 31'h41159ca9;
+            8'h1b: mid = 31'h41389231;
+            8'h1c: mid = 31'h415d13f3;
+            8'h1d: mid = 31'h4183337b;
+            8'h1e: mid = 31'h41ab031b;
+            8'h1f: mid = 31'h41d495f5;
+            8'h20: mid = 31'h48000000;
+            8'h21: mid = 31'h48d413cd;
+            8'h22: mid = 31'h4a000000;
+            8'h23: mid = 31'h4ad413cd;
+            8'h24: mid = 31'h4c000000;
+            8'h25: mid = 31'h4cd413cd;
+            8'h26: mid = 31'h4e000000;
+            8'h27: mid = 31'h4ed413cd;
+            8'h30: mid = 31'h4060dfc1;
+            8'h31: mid = 31'h406e34e7;
+            8'h32: mid = 31'h407bd4c9;
+            8'h33: mid = 31'h4089c10d;
+            8'h34: mid = 31'h4097fb5b;
+            8'h35: mid = 31'h40a6856b;
+            8'h36: mid = 31'h40b560fb;
+            8'h37: mid = 31'h40c48fd7;
+            8'h38: mid = 31'h402e5707;
+            8'h39: mid = 31'h40346b7d;
+            8'h3a: mid = 31'h403a90e7;
+            8'h3b: mid = 31'h4040c771;
+            8'h3c: mid = 31'h40470f4d;
+            8'h3d: mid = 31'h404d68ad;
+            8'h3e: mid = 31'h4053d3bf;
+            8'h3f: mid = 31'h405a50b5;
+            8'h50: mid = 31'h4016ab0d;
+            8'h51: mid = 31'h401c7d87;
+            8'h52: mid = 31'h4022603b;
+            8'h53: mid = 31'h40285355;
+            8'h54: mid = 31'h400b361b;
+            8'h55: mid = 31'h400e0d65;
+            8'h56: mid = 31'h4010e8a3;
+            8'h57: mid = 31'h4013c7d9;
+            8'h58: mid = 31'h40059347;
+            8'h59: mid = 31'h4006fa85;
+            8'h5a: mid = 31'h400862bd;
+            8'h5b: mid = 31'h4009cbef;
+            8'h5c: mid = 31'h4002c7b5;
+            8'h5d: mid = 31'h40037a3d;
+            8'h5e: mid = 31'h40042d03;
+            8'h5f: mid = 31'h4004e007;
+            8'h70: mid = 31'h4001635f;
+            8'h71: mid = 31'h4002156b;
+            8'h72: mid = 31'h4000b191;
+            8'h73: mid = 31'h40010a71;
+            8'h74: mid = 31'h400058c1;
+            8'h75: mid = 31'h40008527;
+            8'h76: mid = 31'h40002c5f;
+            8'h77: mid = 31'h4000428f;
+            8'h78: mid = 31'h4000162f;
+            8'h79: mid = 31'h40002147;
+            8'h7a: mid = 31'h40000b17;
+            8'h7b: mid = 31'h400010a3;
+            8'h7c: mid = 31'h4000058b;
+            8'h7d: mid = 31'h40000851;
+            8'h7e: mid = 31'h400002c5;
+            8'h7f: mid = 31'h40000429;
+            8'h81: mid = 31'h7ffffff5;
+            8'h82: mid = 31'h7fffffe9;
+            8'h83: mid = 31'h7fffffd3;
+            8'h84: mid = 31'h7fffffa7;
+            8'h85: mid = 31'h7fffff4f;
+            8'h86: mid = 31'h7ffffe9d;
+            8'h87: mid = 31'h7ffffd3b;
+            8'h88: mid = 31'h7e000000;
+            8'h89: mid = 31'h7dab031b;
+            8'h8a: mid = 31'h7d5d13f3;
+            8'h8b: mid = 31'h7d159ca9;
+            8'h8c: mid = 31'h7cd413cd;
+            8'h8d: mid = 31'h7c97fb5b;
+            8'h8e: mid = 31'h7c60dfc1;
+            8'h8f: mid = 31'h7c2e5707;
+            8'h90: mid = 31'h7c000000;
+            8'h91: mid = 31'h7b5d13f3;
+            8'h92: mid = 31'h7ad413cd;
+            8'h93: mid = 31'h7a60dfc1;
+            8'h94: mid = 31'h7a000000;
+            8'h95: mid = 31'h795d13f3;
+            8'h96: mid = 31'h78d413cd;
+            8'h97: mid = 31'h7860dfc1;
+            8'h98: mid = 31'h7ed413cd;
+            8'h99: mid = 31'h7eb560fb;
+            8'h9a: mid = 31'h7e97fb5b;
+            8'h9b: mid = 31'h7e7bd4c9;
+            8'h9c: mid = 31'h7e60dfc1;
+            8'h9d: mid = 31'h7e470f4d;
+            8'h9e: mid = 31'h7e2e5707;
+            8'h9f: mid = 31'h7e16ab0d;
+            8'ha0: mid = 31'h78000000;
+            8'ha1: mid = 31'h76d413cd;
+            8'ha2: mid = 31'h76000000;
+            8'ha3: mid = 31'h74d413cd;
+            8'ha4: mid = 31'h74000000;
+            8'ha5: mid = 31'h72d413cd;
+            8'ha6: mid = 31'h72000000;
+            8'ha7: mid = 31'h70d413cd;
+            8'hb0: mid = 31'h7f5d13f3;
+            8'hb1: mid = 31'h7f4aa077;
+            8'hb2: mid = 31'h7f389231;
+            8'hb3: mid = 31'h7f26e6f7;
+            8'hb4: mid = 31'h7f159ca9;
+            8'hb5: mid = 31'h7f04b133;
+            8'hb6: mid = 31'h7ef4228f;
+            8'hb7: mid = 31'h7ee3eebd;
+            8'hb8: mid = 31'h7fab031b;
+            8'hb9: mid = 31'h7fa0e5a9;
+            8'hba: mid = 31'h7f96e41b;
+            8'hbb: mid = 31'h7f8cfe25;
+            8'hbc: mid = 31'h7f83337b;
+            8'hbd: mid = 31'h7f7983d3;
+            8'hbe: mid = 31'h7f6feedf;
+            8'hbf: mid = 31'h7f667457;
+            8'hd0: mid = 31'h7fd495f5;
+            8'hd1: mid = 31'h7fca05dd;
+            8'hd2: mid = 31'h7fbf92e7;
+            8'hd3: mid = 31'h7fb53cc1;
+            8'hd4: mid = 31'h7fea0ecb;
+            8'hd5: mid = 31'h7fe4a567;
+            8'hd6: mid = 31'h7fdf437d;
+            8'hd7: mid = 31'h7fd9e905;
+            8'hd8: mid = 31'h7ff4f831;
+            8'hd9: mid = 31'h7ff23b01;
+            8'hda: mid = 31'h7fef7fb5;
+            8'hdb: mid = 31'h7fecc64f;
+            8'hdc: mid = 31'h7ffa7845;
+            8'hdd: mid = 31'h7ff91789;
+            8'hde: mid = 31'h7ff7b747;
+            8'hdf: mid = 31'h7ff6577f;
+            8'hf0: mid = 31'h7ffd3b2d;
+            8'hf1: mid = 31'h7ffbd97d;
+            8'hf2: mid = 31'h7ffe9d59;
+            8'hf3: mid = 31'h7ffdec33;
+            8'hf4: mid = 31'h7fff4e9d;
+            8'hf5: mid = 31'h7ffef5f7;
+            8'hf6: mid = 31'h7fffa74b;
+            8'hf7: mid = 31'h7fff7af3;
+            8'hf8: mid = 31'h7fffd3a5;
+            8'hf9: mid = 31'h7fffbd77;
+            8'hfa: mid = 31'h7fffe9d1;
+            8'hfb: mid = 31'h7fffdebb;
+            8'hfc: mid = 31'h7ffff4e9;
+            8'hfd: mid = 31'h7fffef5d;
+            8'hfe: mid = 31'h7ffffa75;
+            8'hff: mid = 31'h7ffff7af;
+            default: mid = 31'h00000000;
         endcase
     end
-    wire [9:0] mid_ipart = {{5{mid_entry[29]}}, mid_entry[29:25]};
-    always @(*) begin
-    if (is_nan) term = 37'h0800000000;
-    else if (is_inf) term = neg ? 37'h1800000000 : 37'h1000000000;
-    else if (is_zero) term = 37'h0000000000;
-    else if (big) term = {2'd0, neg ? -mag : mag, 25'h0000000};
-    else if (is_mid) term = {2'd0, mid_ipart, mid_entry[24:0]};
-    else term = neg ? 37'h07ffffffff : 37'h0000000001;
-    end
+    wire is_mid = mid[30];
+    wire [9:0] mid_ipart = {mid[29], mid[29], mid[29], mid[29], mid[29], mid[29:25]};
+    wire [36:0] term = 
+        is_nan ? 37'h0800000000 :
+        is_inf ? (neg ? 37'h1800000000 : 37'h1000000000) :
+        is_zero ? 37'h0000000000 :
+        big ? {2'b00, neg ? -mag : mag, 25'h0000000} :
+        is_mid ? {2'b00, mid_ipart, mid[24:0]} :
+        neg ? 37'h07ffffffff :
+        37'h0000000001;
+    always @(*) ts = {term, shift};
 endmodule // hif8_exp2_fp32_lookup
-
-
-module hif8_exp2_fp32_out_valid_q (
-    input  wire d,
-    output reg q,
-    input  wire clock
-);
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // hif8_exp2_fp32_out_valid_q
 
 
 module hif8_exp2_fp32_round (
@@ -540,52 +497,37 @@ module hif8_exp2_fp32_round (
     
     // Update code (custom)
     wire [30:0] unrounded = a[32:2];
-    wire [30:0] rounded = unrounded + {30'h00000000, a[1] && (a[0] || unrounded[0])};
-    always @(*) begin
-    case (a[35:34])
-    2'd1: b = 32'h7fc00000;   // NaN
-    2'd2: b = 32'h7f800000;   // +Inf
-    2'd3: b = 32'h00000000;   // 2^-Inf = +0
-    default: b = a[33] ? 32'h7f800000 : {1'b0, rounded};
-    endcase
-    end
+    wire [30:0] rounded = unrounded + {30'h00000000, a[1] & (a[0] | unrounded[0])};
+    wire [1:0] cls = a[35:34];
+    // NaN; +Inf; 2^-Inf = +0; finite (overflow: +Inf)
+    always @(*) b = 
+        (cls == 2'b01) ? 32'h7fc00000 :
+        (cls == 2'b10) ? 32'h7f800000 :
+        (cls == 2'b11) ? 32'h00000000 :
+        a[33] ? 32'h7f800000 :
+        {1'b0, rounded};
 endmodule // hif8_exp2_fp32_round
 
 
 module hif8_exp2_fp32_s_q (
+    input  wire clk,
+    input  wire rst,
+    input  wire in_valid,
     input  wire [35:0] d,
-    output reg [35:0] q,
-    input  wire clock
+    output reg out_valid,
+    output reg [35:0] q
 );
     
     // Update code (custom)
-    initial begin
-       q = 36'h0;
+    reg valid_q;
+    reg [35:0] data_q;
+    always @(*) out_valid = valid_q;
+    always @(*) q = data_q;
+    always @(posedge clk) begin
+        valid_q <= in_valid & ~rst;
+        data_q <= d;
     end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
 endmodule // hif8_exp2_fp32_s_q
-
-
-module hif8_exp2_fp32_shift_q (
-    input  wire [7:0] d,
-    output reg [7:0] q,
-    input  wire clock
-);
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // hif8_exp2_fp32_shift_q
 
 
 module hif8_exp2_fp32_shifter (
@@ -595,138 +537,67 @@ module hif8_exp2_fp32_shifter (
     
     // Update code (custom)
     wire [4:0] k = a[37:33];
-    wire [50:0] x0 = {1'b1, a[24:1], 26'h0000000};
-    reg [50:0] s1;
-    always @(*) case (k[1:0])
-        2'd0: s1 = x0;
-        2'd1: s1 = x0 >> 1;
-        2'd2: s1 = x0 >> 2;
-        default: s1 = x0 >> 3;
-    endcase
-    // The top bit of sig (the hidden one before shifting) is read by nobody, hence:
-    /* verilator lint_off UNUSEDSIGNAL */
-    reg [50:0] sig;
-    /* verilator lint_on UNUSEDSIGNAL */
-    always @(*) case (k[4:2])
-        3'd0: sig = s1;
-        3'd1: sig = s1 >> 4;
-        3'd2: sig = s1 >> 8;
-        3'd3: sig = s1 >> 12;
-        3'd4: sig = s1 >> 16;
-        3'd5: sig = s1 >> 20;
-        3'd6: sig = s1 >> 24;
-        default: sig = s1 >> 28;
-    endcase
+    wire [24:0] one_frac = {1'b1, a[24:1]};
+    // 1.frac >> k[1:0]
+    wire [24:0] s1 = 
+        (k[1:0] == 2'b00) ? one_frac :
+        (k[1:0] == 2'b01) ? {1'b0, one_frac[24:1]} :
+        (k[1:0] == 2'b10) ? {2'b00, one_frac[24:2]} :
+        {3'b000, one_frac[24:3]};
+    // ... >> 4 * k[4:2]: the mantissa and the guard bit (the hidden one is not kept)
+    wire [23:0] sig = 
+        (k[4:2] == 3'b000) ? s1[23:0] :
+        (k[4:2] == 3'b001) ? {3'b000, s1[24:4]} :
+        (k[4:2] == 3'b010) ? {7'h00, s1[24:8]} :
+        (k[4:2] == 3'b011) ? {11'h000, s1[24:12]} :
+        (k[4:2] == 3'b100) ? {15'h0000, s1[24:16]} :
+        (k[4:2] == 3'b101) ? {19'h00000, s1[24:20]} :
+        (k[4:2] == 3'b110) ? {23'h000000, s1[24]} :
+        24'h000000;
     wire [24:0] below = ~(25'h1ffffff << k);
-    wire sticky = a[0] || (x0[50:26] & below) != 25'h0000000;
-    always @(*) b = {a[40:38], a[32:25], sig[49:27], sig[26], sticky};
+    wire sticky = a[0] | ((one_frac & below) != 25'h0000000);
+    always @(*) b = {a[40:38], a[32:25], sig[23:1], sig[0], sticky};
 endmodule // hif8_exp2_fp32_shifter
 
 
-module hif8_exp2_fp32_term_q (
-    input  wire [36:0] d,
-    output reg [36:0] q,
-    input  wire clock
+module hif8_exp2_fp32_ts_q (
+    input  wire clk,
+    input  wire rst,
+    input  wire in_valid,
+    input  wire [44:0] d,
+    output reg out_valid,
+    output reg [44:0] q
 );
     
     // Update code (custom)
-    initial begin
-       q = 37'h0;
+    reg valid_q;
+    reg [44:0] data_q;
+    always @(*) out_valid = valid_q;
+    always @(*) q = data_q;
+    always @(posedge clk) begin
+        valid_q <= in_valid & ~rst;
+        data_q <= d;
     end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // hif8_exp2_fp32_term_q
-
-
-module hif8_exp2_fp32_v0_q (
-    input  wire d,
-    output reg q,
-    input  wire clock
-);
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // hif8_exp2_fp32_v0_q
-
-
-module hif8_exp2_fp32_v1_q (
-    input  wire d,
-    output reg q,
-    input  wire clock
-);
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // hif8_exp2_fp32_v1_q
-
-
-module hif8_exp2_fp32_v2_q (
-    input  wire d,
-    output reg q,
-    input  wire clock
-);
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // hif8_exp2_fp32_v2_q
-
-
-module hif8_exp2_fp32_v3_q (
-    input  wire d,
-    output reg q,
-    input  wire clock
-);
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // hif8_exp2_fp32_v3_q
+endmodule // hif8_exp2_fp32_ts_q
 
 
 module hif8_exp2_fp32_y_q (
+    input  wire clk,
+    input  wire rst,
+    input  wire in_valid,
     input  wire [31:0] d,
-    output reg [31:0] q,
-    input  wire clock
+    output reg out_valid,
+    output reg [31:0] q
 );
     
     // Update code (custom)
-    initial begin
-       q = 32'h0;
+    reg valid_q;
+    reg [31:0] data_q;
+    always @(*) out_valid = valid_q;
+    always @(*) q = data_q;
+    always @(posedge clk) begin
+        valid_q <= in_valid & ~rst;
+        data_q <= d;
     end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
 endmodule // hif8_exp2_fp32_y_q
 /* verilator lint_on DECLFILENAME */

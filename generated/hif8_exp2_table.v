@@ -22,49 +22,46 @@ module hif8_exp2_table (
     
     // Stub signals
     reg  [7:0] lookup_x;
-    wire  [23:0] lookup_term;
-    reg  [23:0] expo_term;
-    reg  [7:0] expo_shift;
-    wire  [37:0] expo_e;
+    reg  [7:0] lookup_shift;
+    wire  [31:0] lookup_ts;
+    reg  [31:0] expo_a;
+    wire  [37:0] expo_b;
     reg  [37:0] classify_a;
     wire  [23:0] classify_b;
     reg  [23:0] shifter_a;
     wire  [19:0] shifter_b;
     reg  [19:0] round_a;
     wire  [15:0] round_b;
-    reg  [23:0] term_q_d;
-    wire  [23:0] term_q_q;
-    reg  term_q_clock;
-    reg  [7:0] shift_q_d;
-    wire  [7:0] shift_q_q;
-    reg  shift_q_clock;
+    reg  ts_q_clk;
+    reg  ts_q_rst;
+    reg  ts_q_in_valid;
+    reg  [31:0] ts_q_d;
+    wire  ts_q_out_valid;
+    wire  [31:0] ts_q_q;
+    reg  e_q_clk;
+    reg  e_q_rst;
+    reg  e_q_in_valid;
     reg  [37:0] e_q_d;
+    wire  e_q_out_valid;
     wire  [37:0] e_q_q;
-    reg  e_q_clock;
+    reg  c_q_clk;
+    reg  c_q_rst;
+    reg  c_q_in_valid;
     reg  [23:0] c_q_d;
+    wire  c_q_out_valid;
     wire  [23:0] c_q_q;
-    reg  c_q_clock;
+    reg  s_q_clk;
+    reg  s_q_rst;
+    reg  s_q_in_valid;
     reg  [19:0] s_q_d;
+    wire  s_q_out_valid;
     wire  [19:0] s_q_q;
-    reg  s_q_clock;
-    reg  v0_q_d;
-    wire  v0_q_q;
-    reg  v0_q_clock;
-    reg  v1_q_d;
-    wire  v1_q_q;
-    reg  v1_q_clock;
-    reg  v2_q_d;
-    wire  v2_q_q;
-    reg  v2_q_clock;
-    reg  v3_q_d;
-    wire  v3_q_q;
-    reg  v3_q_clock;
+    reg  y_q_clk;
+    reg  y_q_rst;
+    reg  y_q_in_valid;
     reg  [15:0] y_q_d;
+    wire  y_q_out_valid;
     wire  [15:0] y_q_q;
-    reg  y_q_clock;
-    reg  out_valid_q_d;
-    wire  out_valid_q_q;
-    reg  out_valid_q_clock;
     
     // Local signals
     reg  v0;
@@ -75,12 +72,12 @@ module hif8_exp2_table (
     // Sub module instances
     hif8_exp2_table_lookup lookup(
         .x(lookup_x),
-        .term(lookup_term)
+        .shift(lookup_shift),
+        .ts(lookup_ts)
     );
     hif8_exp2_table_expo expo(
-        .term(expo_term),
-        .shift(expo_shift),
-        .e(expo_e)
+        .a(expo_a),
+        .b(expo_b)
     );
     hif8_exp2_table_classify classify(
         .a(classify_a),
@@ -94,154 +91,128 @@ module hif8_exp2_table (
         .a(round_a),
         .b(round_b)
     );
-    hif8_exp2_table_term_q term_q(
-        .d(term_q_d),
-        .q(term_q_q),
-        .clock(term_q_clock)
-    );
-    hif8_exp2_table_shift_q shift_q(
-        .d(shift_q_d),
-        .q(shift_q_q),
-        .clock(shift_q_clock)
+    hif8_exp2_table_ts_q ts_q(
+        .clk(ts_q_clk),
+        .rst(ts_q_rst),
+        .in_valid(ts_q_in_valid),
+        .d(ts_q_d),
+        .out_valid(ts_q_out_valid),
+        .q(ts_q_q)
     );
     hif8_exp2_table_e_q e_q(
+        .clk(e_q_clk),
+        .rst(e_q_rst),
+        .in_valid(e_q_in_valid),
         .d(e_q_d),
-        .q(e_q_q),
-        .clock(e_q_clock)
+        .out_valid(e_q_out_valid),
+        .q(e_q_q)
     );
     hif8_exp2_table_c_q c_q(
+        .clk(c_q_clk),
+        .rst(c_q_rst),
+        .in_valid(c_q_in_valid),
         .d(c_q_d),
-        .q(c_q_q),
-        .clock(c_q_clock)
+        .out_valid(c_q_out_valid),
+        .q(c_q_q)
     );
     hif8_exp2_table_s_q s_q(
+        .clk(s_q_clk),
+        .rst(s_q_rst),
+        .in_valid(s_q_in_valid),
         .d(s_q_d),
-        .q(s_q_q),
-        .clock(s_q_clock)
-    );
-    hif8_exp2_table_v0_q v0_q(
-        .d(v0_q_d),
-        .q(v0_q_q),
-        .clock(v0_q_clock)
-    );
-    hif8_exp2_table_v1_q v1_q(
-        .d(v1_q_d),
-        .q(v1_q_q),
-        .clock(v1_q_clock)
-    );
-    hif8_exp2_table_v2_q v2_q(
-        .d(v2_q_d),
-        .q(v2_q_q),
-        .clock(v2_q_clock)
-    );
-    hif8_exp2_table_v3_q v3_q(
-        .d(v3_q_d),
-        .q(v3_q_q),
-        .clock(v3_q_clock)
+        .out_valid(s_q_out_valid),
+        .q(s_q_q)
     );
     hif8_exp2_table_y_q y_q(
+        .clk(y_q_clk),
+        .rst(y_q_rst),
+        .in_valid(y_q_in_valid),
         .d(y_q_d),
-        .q(y_q_q),
-        .clock(y_q_clock)
-    );
-    hif8_exp2_table_out_valid_q out_valid_q(
-        .d(out_valid_q_d),
-        .q(out_valid_q_q),
-        .clock(out_valid_q_clock)
+        .out_valid(y_q_out_valid),
+        .q(y_q_q)
     );
     
     // Update code
     always @(*) begin
-        term_q_clock = clk;
-        shift_q_clock = clk;
-        e_q_clock = clk;
-        c_q_clock = clk;
-        s_q_clock = clk;
-        v0_q_clock = clk;
-        v1_q_clock = clk;
-        v2_q_clock = clk;
-        v3_q_clock = clk;
-        y_q_clock = clk;
-        out_valid_q_clock = clk;
-        term_q_d = term_q_q;
-        shift_q_d = shift_q_q;
-        e_q_d = e_q_q;
-        c_q_d = c_q_q;
-        s_q_d = s_q_q;
-        v0_q_d = v0_q_q;
-        v1_q_d = v1_q_q;
-        v2_q_d = v2_q_q;
-        v3_q_d = v3_q_q;
-        y_q_d = y_q_q;
-        out_valid_q_d = out_valid_q_q;
+        ts_q_clk = clk;
+        ts_q_rst = rst;
+        e_q_clk = clk;
+        e_q_rst = rst;
+        c_q_clk = clk;
+        c_q_rst = rst;
+        s_q_clk = clk;
+        s_q_rst = rst;
+        y_q_clk = clk;
+        y_q_rst = rst;
         lookup_x = in_x;
-        term_q_d = lookup_term;
-        shift_q_d = in_shift;
-        v0_q_d = in_valid & ~rst;
+        lookup_shift = in_shift;
+        ts_q_d = lookup_ts;
+        ts_q_in_valid = in_valid;
         if (cut0) begin
-            expo_term = term_q_q;
-            expo_shift = shift_q_q;
-            v0 = v0_q_q;
+            expo_a = ts_q_q;
+            v0 = ts_q_out_valid;
         end
         else begin
-            expo_term = lookup_term;
-            expo_shift = in_shift;
+            expo_a = lookup_ts;
             v0 = in_valid;
         end
-        e_q_d = expo_e;
-        v1_q_d = v0 & ~rst;
+        e_q_d = expo_b;
+        e_q_in_valid = v0;
         if (cut1) begin
             classify_a = e_q_q;
-            v1 = v1_q_q;
+            v1 = e_q_out_valid;
         end
         else begin
-            classify_a = expo_e;
+            classify_a = expo_b;
             v1 = v0;
         end
         c_q_d = classify_b;
-        v2_q_d = v1 & ~rst;
+        c_q_in_valid = v1;
         if (cut2) begin
             shifter_a = c_q_q;
-            v2 = v2_q_q;
+            v2 = c_q_out_valid;
         end
         else begin
             shifter_a = classify_b;
             v2 = v1;
         end
         s_q_d = shifter_b;
-        v3_q_d = v2 & ~rst;
+        s_q_in_valid = v2;
         if (cut3) begin
             round_a = s_q_q;
-            v3 = v3_q_q;
+            v3 = s_q_out_valid;
         end
         else begin
             round_a = shifter_b;
             v3 = v2;
         end
         y_q_d = round_b;
-        out_valid_q_d = v3 & ~rst;
+        y_q_in_valid = v3;
         out_y = y_q_q;
-        out_valid = out_valid_q_q;
+        out_valid = y_q_out_valid;
     end
     
 endmodule // hif8_exp2_table
 
 
 module hif8_exp2_table_c_q (
+    input  wire clk,
+    input  wire rst,
+    input  wire in_valid,
     input  wire [23:0] d,
-    output reg [23:0] q,
-    input  wire clock
+    output reg out_valid,
+    output reg [23:0] q
 );
     
     // Update code (custom)
-    initial begin
-       q = 24'h0;
+    reg valid_q;
+    reg [23:0] data_q;
+    always @(*) out_valid = valid_q;
+    always @(*) q = data_q;
+    always @(posedge clk) begin
+        valid_q <= in_valid & ~rst;
+        data_q <= d;
     end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
 endmodule // hif8_exp2_table_c_q
 
 
@@ -253,337 +224,325 @@ module hif8_exp2_table_classify (
     // Update code (custom)
     wire [11:0] ebias = a[35:24];
     wire [11:0] k_full = a[23:12];
-    wire sub = ebias[11] || ebias == 12'd0;
-    wire ovf = !ebias[11] && ebias >= 12'h01f;
-    wire [3:0] k = !sub ? 4'h0 : (k_full > 12'h00d ? 4'hd : k_full[3:0]);
+    wire sub = ebias[11] | (ebias == 12'h000);
+    wire ovf = ~ebias[11] & (ebias >= 12'h01f);
+    wire [3:0] k = ~sub ? 4'b0000 : (k_full > 12'h00d) ? 4'b1101 : k_full[3:0];
     always @(*) b = {a[37:36], ovf, k, sub ? 5'h00 : ebias[4:0], a[11:0]};
 endmodule // hif8_exp2_table_classify
 
 
 module hif8_exp2_table_e_q (
+    input  wire clk,
+    input  wire rst,
+    input  wire in_valid,
     input  wire [37:0] d,
-    output reg [37:0] q,
-    input  wire clock
+    output reg out_valid,
+    output reg [37:0] q
 );
     
     // Update code (custom)
-    initial begin
-       q = 38'h0;
+    reg valid_q;
+    reg [37:0] data_q;
+    always @(*) out_valid = valid_q;
+    always @(*) q = data_q;
+    always @(posedge clk) begin
+        valid_q <= in_valid & ~rst;
+        data_q <= d;
     end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
 endmodule // hif8_exp2_table_e_q
 
 
 module hif8_exp2_table_expo (
-    input  wire [23:0] term,
-    input  wire [7:0] shift,
-    output reg [37:0] e
+    input  wire [31:0] a,
+    output reg [37:0] b
 );
     
     // Update code (custom)
-    wire [11:0] ipart = {{2{term[21]}}, term[21:12]};
-    wire [11:0] shift12 = {{4{shift[7]}}, shift};
-    wire [11:0] ebias = ipart + shift12 + 12'h00f;
+    wire [23:0] term = a[31:8];
+    wire [7:0] shift = a[7:0];
+    wire [11:0] ipart = {term[21], term[21], term[21:12]};
+    wire [11:0] shift12 = {shift[7], shift[7], shift[7], shift[7], shift};
+    wire [11:0] ebias = (ipart + shift12) + 12'h00f;
     // The subnormal shift 1 - ebias, from the inputs rather than after ebias, so that
     // step 2 has one carry chain in depth, not two.
-    wire [11:0] k_full = 12'hff2 - ipart - shift12;
-    always @(*) e = {term[23:22], ebias, k_full, term[11:0]};
+    wire [11:0] k_full = (12'hff2 - ipart) - shift12;
+    always @(*) b = {term[23:22], ebias, k_full, term[11:0]};
 endmodule // hif8_exp2_table_expo
 
 
 module hif8_exp2_table_lookup (
     input  wire [7:0] x,
-    output reg [23:0] term
+    input  wire [7:0] shift,
+    output reg [31:0] ts
 );
     
     // Update code (custom)
+    reg [23:0] entry;
     // 2^x as (class, ipart, frac, tail) for every code
     always @(*) begin
         case (x)
-            8'h00: term = 24'h000000;
-            8'h01: term = 24'h000001;
-            8'h02: term = 24'h000001;
-            8'h03: term = 24'h000001;
-            8'h04: term = 24'h000001;
-            8'h05: term = 24'h000001;
-            8'h06: term = 24'h000001;
-            8'h07: term = 24'h000001;
-            8'h08: term = 24'h001000;
-            8'h09: term = 24'h001173;
-            8'h0a: term = 24'h001307;
-            8'h0b: term = 24'h0014bf;
-            8'h0c: term = 24'h0016a1;
-            8'h0d: term = 24'h0018ad;
-            8'h0e: term = 24'h001ae9;
-            8'h0f: term = 24'h001d59;
-            8'h10: term = 24'h002000;
-            8'h11: term = 24'h002307;
-            8'h12: term = 24'h0026a1;
-            8'h13: term = 24'h002ae9;
-            8'h14: term = 24'h003000;
-            8'h15: term = 24'h003307;
-            8'h16: term = 24'h0036a1;
-            8'h17: term = 24'h003ae9;
-            8'h18: term = 24'h0006a1;
-            8'h19: term = 24'h0007a1;
-            8'h1a: term = 24'h0008ad;
-            8'h1b: term = 24'h0009c5;
-            8'h1c: term = 24'h000ae9;
-            8'h1d: term = 24'h000c19;
-            8'h1e: term = 24'h000d59;
-            8'h1f: term = 24'h000ea5;
-            8'h20: term = 24'h004000;
-            8'h21: term = 24'h0046a1;
-            8'h22: term = 24'h005000;
-            8'h23: term = 24'h0056a1;
-            8'h24: term = 24'h006000;
-            8'h25: term = 24'h0066a1;
-            8'h26: term = 24'h007000;
-            8'h27: term = 24'h0076a1;
-            8'h28: term = 24'h008000;
-            8'h29: term = 24'h009000;
-            8'h2a: term = 24'h00a000;
-            8'h2b: term = 24'h00b000;
-            8'h2c: term = 24'h00c000;
-            8'h2d: term = 24'h00d000;
-            8'h2e: term = 24'h00e000;
-            8'h2f: term = 24'h00f000;
-            8'h30: term = 24'h000307;
-            8'h31: term = 24'h000371;
-            8'h32: term = 24'h0003df;
-            8'h33: term = 24'h00044f;
-            8'h34: term = 24'h0004bf;
-            8'h35: term = 24'h000535;
-            8'h36: term = 24'h0005ab;
-            8'h37: term = 24'h000625;
-            8'h38: term = 24'h000173;
-            8'h39: term = 24'h0001a3;
-            8'h3a: term = 24'h0001d5;
-            8'h3b: term = 24'h000207;
-            8'h3c: term = 24'h000239;
-            8'h3d: term = 24'h00026b;
-            8'h3e: term = 24'h00029f;
-            8'h3f: term = 24'h0002d3;
-            8'h40: term = 24'h010000;
-            8'h41: term = 24'h014000;
-            8'h42: term = 24'h018000;
-            8'h43: term = 24'h01c000;
-            8'h44: term = 24'h020000;
-            8'h45: term = 24'h028000;
-            8'h46: term = 24'h030000;
-            8'h47: term = 24'h038000;
-            8'h48: term = 24'h040000;
-            8'h49: term = 24'h050000;
-            8'h4a: term = 24'h060000;
-            8'h4b: term = 24'h070000;
-            8'h4c: term = 24'h080000;
-            8'h4d: term = 24'h0a0000;
-            8'h4e: term = 24'h0c0000;
-            8'h4f: term = 24'h0e0000;
-            8'h50: term = 24'h0000b5;
-            8'h51: term = 24'h0000e3;
-            8'h52: term = 24'h000113;
-            8'h53: term = 24'h000143;
-            8'h54: term = 24'h000059;
-            8'h55: term = 24'h000071;
-            8'h56: term = 24'h000087;
-            8'h57: term = 24'h00009f;
-            8'h58: term = 24'h00002d;
-            8'h59: term = 24'h000037;
-            8'h5a: term = 24'h000043;
-            8'h5b: term = 24'h00004f;
-            8'h5c: term = 24'h000017;
-            8'h5d: term = 24'h00001b;
-            8'h5e: term = 24'h000021;
-            8'h5f: term = 24'h000027;
-            8'h60: term = 24'h100000;
-            8'h61: term = 24'h180000;
-            8'h62: term = 24'h1ff000;
-            8'h63: term = 24'h1ff000;
-            8'h64: term = 24'h1ff000;
-            8'h65: term = 24'h1ff000;
-            8'h66: term = 24'h1ff000;
-            8'h67: term = 24'h1ff000;
-            8'h68: term = 24'h1ff000;
-            8'h69: term = 24'h1ff000;
-            8'h6a: term = 24'h1ff000;
-            8'h6b: term = 24'h1ff000;
-            8'h6c: term = 24'h1ff000;
-            8'h6d: term = 24'h1ff000;
-            8'h6e: term = 24'h1ff000;
-            8'h6f: term = 24'h800000;
-            8'h70: term = 24'h00000b;
-            8'h71: term = 24'h000011;
-            8'h72: term = 24'h000005;
-            8'h73: term = 24'h000009;
-            8'h74: term = 24'h000003;
-            8'h75: term = 24'h000005;
-            8'h76: term = 24'h000001;
-            8'h77: term = 24'h000003;
-            8'h78: term = 24'h000001;
-            8'h79: term = 24'h000001;
-            8'h7a: term = 24'h000001;
-            8'h7b: term = 24'h000001;
-            8'h7c: term = 24'h000001;
-            8'h7d: term = 24'h000001;
-            8'h7e: term = 24'h000001;
-            8'h7f: term = 24'h000001;
-            8'h80: term = 24'h400000;
-            8'h81: term = 24'h3fffff;
-            8'h82: term = 24'h3fffff;
-            8'h83: term = 24'h3fffff;
-            8'h84: term = 24'h3fffff;
-            8'h85: term = 24'h3fffff;
-            8'h86: term = 24'h3fffff;
-            8'h87: term = 24'h3fffff;
-            8'h88: term = 24'h3ff000;
-            8'h89: term = 24'h3fed59;
-            8'h8a: term = 24'h3feae9;
-            8'h8b: term = 24'h3fe8ad;
-            8'h8c: term = 24'h3fe6a1;
-            8'h8d: term = 24'h3fe4bf;
-            8'h8e: term = 24'h3fe307;
-            8'h8f: term = 24'h3fe173;
-            8'h90: term = 24'h3fe000;
-            8'h91: term = 24'h3fdae9;
-            8'h92: term = 24'h3fd6a1;
-            8'h93: term = 24'h3fd307;
-            8'h94: term = 24'h3fd000;
-            8'h95: term = 24'h3fcae9;
-            8'h96: term = 24'h3fc6a1;
-            8'h97: term = 24'h3fc307;
-            8'h98: term = 24'h3ff6a1;
-            8'h99: term = 24'h3ff5ab;
-            8'h9a: term = 24'h3ff4bf;
-            8'h9b: term = 24'h3ff3df;
-            8'h9c: term = 24'h3ff307;
-            8'h9d: term = 24'h3ff239;
-            8'h9e: term = 24'h3ff173;
-            8'h9f: term = 24'h3ff0b5;
-            8'ha0: term = 24'h3fc000;
-            8'ha1: term = 24'h3fb6a1;
-            8'ha2: term = 24'h3fb000;
-            8'ha3: term = 24'h3fa6a1;
-            8'ha4: term = 24'h3fa000;
-            8'ha5: term = 24'h3f96a1;
-            8'ha6: term = 24'h3f9000;
-            8'ha7: term = 24'h3f86a1;
-            8'ha8: term = 24'h3f8000;
-            8'ha9: term = 24'h3f7000;
-            8'haa: term = 24'h3f6000;
-            8'hab: term = 24'h3f5000;
-            8'hac: term = 24'h3f4000;
-            8'had: term = 24'h3f3000;
-            8'hae: term = 24'h3f2000;
-            8'haf: term = 24'h3f1000;
-            8'hb0: term = 24'h3ffae9;
-            8'hb1: term = 24'h3ffa55;
-            8'hb2: term = 24'h3ff9c5;
-            8'hb3: term = 24'h3ff937;
-            8'hb4: term = 24'h3ff8ad;
-            8'hb5: term = 24'h3ff825;
-            8'hb6: term = 24'h3ff7a1;
-            8'hb7: term = 24'h3ff71f;
-            8'hb8: term = 24'h3ffd59;
-            8'hb9: term = 24'h3ffd07;
-            8'hba: term = 24'h3ffcb7;
-            8'hbb: term = 24'h3ffc67;
-            8'hbc: term = 24'h3ffc19;
-            8'hbd: term = 24'h3ffbcd;
-            8'hbe: term = 24'h3ffb7f;
-            8'hbf: term = 24'h3ffb33;
-            8'hc0: term = 24'h3f0000;
-            8'hc1: term = 24'h3ec000;
-            8'hc2: term = 24'h3e8000;
-            8'hc3: term = 24'h3e4000;
-            8'hc4: term = 24'h3e0000;
-            8'hc5: term = 24'h3d8000;
-            8'hc6: term = 24'h3d0000;
-            8'hc7: term = 24'h3c8000;
-            8'hc8: term = 24'h3c0000;
-            8'hc9: term = 24'h3b0000;
-            8'hca: term = 24'h3a0000;
-            8'hcb: term = 24'h390000;
-            8'hcc: term = 24'h380000;
-            8'hcd: term = 24'h360000;
-            8'hce: term = 24'h340000;
-            8'hcf: term = 24'h320000;
-            8'hd0: term = 24'h3ffea5;
-            8'hd1: term = 24'h3ffe51;
-            8'hd2: term = 24'h3ffdfd;
-            8'hd3: term = 24'h3ffda9;
-            8'hd4: term = 24'h3fff51;
-            8'hd5: term = 24'h3fff25;
-            8'hd6: term = 24'h3ffefb;
-            8'hd7: term = 24'h3ffecf;
-            8'hd8: term = 24'h3fffa7;
-            8'hd9: term = 24'h3fff91;
-            8'hda: term = 24'h3fff7b;
-            8'hdb: term = 24'h3fff67;
-            8'hdc: term = 24'h3fffd3;
-            8'hdd: term = 24'h3fffc9;
-            8'hde: term = 24'h3fffbd;
-            8'hdf: term = 24'h3fffb3;
-            8'he0: term = 24'h300000;
-            8'he1: term = 24'h280000;
-            8'he2: term = 24'h201000;
-            8'he3: term = 24'h201000;
-            8'he4: term = 24'h201000;
-            8'he5: term = 24'h201000;
-            8'he6: term = 24'h201000;
-            8'he7: term = 24'h201000;
-            8'he8: term = 24'h201000;
-            8'he9: term = 24'h201000;
-            8'hea: term = 24'h201000;
-            8'heb: term = 24'h201000;
-            8'hec: term = 24'h201000;
-            8'hed: term = 24'h201000;
-            8'hee: term = 24'h201000;
-            8'hef: term = 24'hc00000;
-            8'hf0: term = 24'h3fffe9;
-            8'hf1: term = 24'h3fffdf;
-            8'hf2: term = 24'h3ffff5;
-            8'hf3: term = 24'h3fffef;
-            8'hf4: term = 24'h3ffffb;
-            8'hf5: term = 24'h3ffff7;
-            8'hf6: term = 24'h3ffffd;
-            8'hf7: term = 24'h3ffffb;
-            8'hf8: term = 24'h3fffff;
-            8'hf9: term = 24'h3ffffd;
-            8'hfa: term = 24'h3fffff;
-            8'hfb: term = 24'h3fffff;
-            8'hfc: term = 24'h3fffff;
-            8'hfd: term = 24'h3fffff;
-            8'hfe: term = 24'h3fffff;
-            8'hff: term = 24'h3fffff;
-            default: begin
-                term = 24'h000000;
-            end
+            8'h00: entry = 24'h000000;
+            8'h01: entry = 24'h000001;
+            8'h02: entry = 24'h000001;
+            8'h03: entry = 24'h000001;
+            8'h04: entry = 24'h000001;
+            8'h05: entry = 24'h000001;
+            8'h06: entry = 24'h000001;
+            8'h07: entry = 24'h000001;
+            8'h08: entry = 24'h001000;
+            8'h09: entry = 24'h001173;
+            8'h0a: entry = 24'h001307;
+            8'h0b: entry = 24'h0014bf;
+            8'h0c: entry = 24'h0016a1;
+            8'h0d: entry = 24'h0018ad;
+            8'h0e: entry = 24'h001ae9;
+            8'h0f: entry = 24'h001d59;
+            8'h10: entry = 24'h002000;
+            8'h11: entry = 24'h002307;
+            8'h12: entry = 24'h0026a1;
+            8'h13: entry = 24'h002ae9;
+            8'h14: entry = 24'h003000;
+            8'h15: entry = 24'h003307;
+            8'h16: entry = 24'h0036a1;
+            8'h17: entry = 24'h003ae9;
+            8'h18: entry = 24'h0006a1;
+            8'h19: entry = 24'h0007a1;
+            8'h1a: entry = 24'h0008ad;
+            8'h1b: entry = 24'h0009c5;
+            8'h1c: entry = 24'h000ae9;
+            8'h1d: entry = 24'h000c19;
+            8'h1e: entry = 24'h000d59;
+            8'h1f: entry = 24'h000ea5;
+            8'h20: entry = 24'h004000;
+            8'h21: entry = 24'h0046a1;
+            8'h22: entry = 24'h005000;
+            8'h23: entry = 24'h0056a1;
+            8'h24: entry = 24'h006000;
+            8'h25: entry = 24'h0066a1;
+            8'h26: entry = 24'h007000;
+            8'h27: entry = 24'h0076a1;
+            8'h28: entry = 24'h008000;
+            8'h29: entry = 24'h009000;
+            8'h2a: entry = 24'h00a000;
+            8'h2b: entry = 24'h00b000;
+            8'h2c: entry = 24'h00c000;
+            8'h2d: entry = 24'h00d000;
+            8'h2e: entry = 24'h00e000;
+            8'h2f: entry = 24'h00f000;
+            8'h30: entry = 24'h000307;
+            8'h31: entry = 24'h000371;
+            8'h32: entry = 24'h0003df;
+            8'h33: entry = 24'h00044f;
+            8'h34: entry = 24'h0004bf;
+            8'h35: entry = 24'h000535;
+            8'h36: entry = 24'h0005ab;
+            8'h37: entry = 24'h000625;
+            8'h38: entry = 24'h000173;
+            8'h39: entry = 24'h0001a3;
+            8'h3a: entry = 24'h0001d5;
+            8'h3b: entry = 24'h000207;
+            8'h3c: entry = 24'h000239;
+            8'h3d: entry = 24'h00026b;
+            8'h3e: entry = 24'h00029f;
+            8'h3f: entry = 24'h0002d3;
+            8'h40: entry = 24'h010000;
+            8'h41: entry = 24'h014000;
+            8'h42: entry = 24'h018000;
+            8'h43: entry = 24'h01c000;
+            8'h44: entry = 24'h020000;
+            8'h45: entry = 24'h028000;
+            8'h46: entry = 24'h030000;
+            8'h47: entry = 24'h038000;
+            8'h48: entry = 24'h040000;
+            8'h49: entry = 24'h050000;
+            8'h4a: entry = 24'h060000;
+            8'h4b: entry = 24'h070000;
+            8'h4c: entry = 24'h080000;
+            8'h4d: entry = 24'h0a0000;
+            8'h4e: entry = 24'h0c0000;
+            8'h4f: entry = 24'h0e0000;
+            8'h50: entry = 24'h0000b5;
+            8'h51: entry = 24'h0000e3;
+            8'h52: entry = 24'h000113;
+            8'h53: entry = 24'h000143;
+            8'h54: entry = 24'h000059;
+            8'h55: entry = 24'h000071;
+            8'h56: entry = 24'h000087;
+            8'h57: entry = 24'h00009f;
+            8'h58: entry = 24'h00002d;
+            8'h59: entry = 24'h000037;
+            8'h5a: entry = 24'h000043;
+            8'h5b: entry = 24'h00004f;
+            8'h5c: entry = 24'h000017;
+            8'h5d: entry = 24'h00001b;
+            8'h5e: entry = 24'h000021;
+            8'h5f: entry = 24'h000027;
+            8'h60: entry = 24'h100000;
+            8'h61: entry = 24'h180000;
+            8'h62: entry = 24'h1ff000;
+            8'h63: entry = 24'h1ff000;
+            8'h64: entry = 24'h1ff000;
+            8'h65: entry = 24'h1ff000;
+            8'h66: entry = 24'h1ff000;
+            8'h67: entry = 24'h1ff000;
+            8'h68: entry = 24'h1ff000;
+            8'h69: entry = 24'h1ff000;
+            8'h6a: entry = 24'h1ff000;
+            8'h6b: entry = 24'h1ff000;
+            8'h6c: entry = 24'h1ff000;
+            8'h6d: entry = 24'h1ff000;
+            8'h6e: entry = 24'h1ff000;
+            8'h6f: entry = 24'h800000;
+            8'h70: entry = 24'h00000b;
+            8'h71: entry = 24'h000011;
+            8'h72: entry = 24'h000005;
+            8'h73: entry = 24'h000009;
+            8'h74: entry = 24'h000003;
+            8'h75: entry = 24'h000005;
+            8'h76: entry = 24'h000001;
+            8'h77: entry = 24'h000003;
+            8'h78: entry = 24'h000001;
+            8'h79: entry = 24'h000001;
+            8'h7a: entry = 24'h000001;
+            8'h7b: entry = 24'h000001;
+            8'h7c: entry = 24'h000001;
+            8'h7d: entry = 24'h000001;
+            8'h7e: entry = 24'h000001;
+            8'h7f: entry = 24'h000001;
+            8'h80: entry = 24'h400000;
+            8'h81: entry = 24'h3fffff;
+            8'h82: entry = 24'h3fffff;
+            8'h83: entry = 24'h3fffff;
+            8'h84: entry = 24'h3fffff;
+            8'h85: entry = 24'h3fffff;
+            8'h86: entry = 24'h3fffff;
+            8'h87: entry = 24'h3fffff;
+            8'h88: entry = 24'h3ff000;
+            8'h89: entry = 24'h3fed59;
+            8'h8a: entry = 24'h3feae9;
+            8'h8b: entry = 24'h3fe8ad;
+            8'h8c: entry = 24'h3fe6a1;
+            8'h8d: entry = 24'h3fe4bf;
+            8'h8e: entry = 24'h3fe307;
+            8'h8f: entry = 24'h3fe173;
+            8'h90: entry = 24'h3fe000;
+            8'h91: entry = 24'h3fdae9;
+            8'h92: entry = 24'h3fd6a1;
+            8'h93: entry = 24'h3fd307;
+            8'h94: entry = 24'h3fd000;
+            8'h95: entry = 24'h3fcae9;
+            8'h96: entry = 24'h3fc6a1;
+            8'h97: entry = 24'h3fc307;
+            8'h98: entry = 24'h3ff6a1;
+            8'h99: entry = 24'h3ff5ab;
+            8'h9a: entry = 24'h3ff4bf;
+            8'h9b: entry = 24'h3ff3df;
+            8'h9c: entry = 24'h3ff307;
+            8'h9d: entry = 24'h3ff239;
+            8'h9e: entry = 24'h3ff173;
+            8'h9f: entry = 24'h3ff0b5;
+            8'ha0: entry = 24'h3fc000;
+            8'ha1: entry = 24'h3fb6a1;
+            8'ha2: entry = 24'h3fb000;
+            8'ha3: entry = 24'h3fa6a1;
+            8'ha4: entry = 24'h3fa000;
+            8'ha5: entry = 24'h3f96a1;
+            8'ha6: entry = 24'h3f9000;
+            8'ha7: entry = 24'h3f86a1;
+            8'ha8: entry = 24'h3f8000;
+            8'ha9: entry = 24'h3f7000;
+            8'haa: entry = 24'h3f6000;
+            8'hab: entry = 24'h3f5000;
+            8'hac: entry = 24'h3f4000;
+            8'had: entry = 24'h3f3000;
+            8'hae: entry = 24'h3f2000;
+            8'haf: entry = 24'h3f1000;
+            8'hb0: entry = 24'h3ffae9;
+            8'hb1: entry = 24'h3ffa55;
+            8'hb2: entry = 24'h3ff9c5;
+            8'hb3: entry = 24'h3ff937;
+            8'hb4: entry = 24'h3ff8ad;
+            8'hb5: entry = 24'h3ff825;
+            8'hb6: entry = 24'h3ff7a1;
+            8'hb7: entry = 24'h3ff71f;
+            8'hb8: entry = 24'h3ffd59;
+            8'hb9: entry = 24'h3ffd07;
+            8'hba: entry = 24'h3ffcb7;
+            8'hbb: entry = 24'h3ffc67;
+            8'hbc: entry = 24'h3ffc19;
+            8'hbd: entry = 24'h3ffbcd;
+            8'hbe: entry = 24'h3ffb7f;
+            8'hbf: entry = 24'h3ffb33;
+            8'hc0: entry = 24'h3f0000;
+            8'hc1: entry = 24'h3ec000;
+            8'hc2: entry = 24'h3e8000;
+            8'hc3: entry = 24'h3e4000;
+            8'hc4: entry = 24'h3e0000;
+            8'hc5: entry = 24'h3d8000;
+            8'hc6: entry = 24'h3d0000;
+            8'hc7: entry = 24'h3c8000;
+            8'hc8: entry = 24'h3c0000;
+            8'hc9: entry = 24'h3b0000;
+            8'hca: entry = 24'h3a0000;
+            8'hcb: entry = 24'h390000;
+            8'hcc: entry = 24'h380000;
+            8'hcd: entry = 24'h360000;
+            8'hce: entry = 24'h340000;
+            8'hcf: entry = 24'h320000;
+            8'hd0: entry = 24'h3ffea5;
+            8'hd1: entry = 24'h3ffe51;
+            8'hd2: entry = 24'h3ffdfd;
+            8'hd3: entry = 24'h3ffda9;
+            8'hd4: entry = 24'h3fff51;
+            8'hd5: entry = 24'h3fff25;
+            8'hd6: entry = 24'h3ffefb;
+            8'hd7: entry = 24'h3ffecf;
+            8'hd8: entry = 24'h3fffa7;
+            8'hd9: entry = 24'h3fff91;
+            8'hda: entry = 24'h3fff7b;
+            8'hdb: entry = 24'h3fff67;
+            8'hdc: entry = 24'h3fffd3;
+            8'hdd: entry = 24'h3fffc9;
+            8'hde: entry = 24'h3fffbd;
+            8'hdf: entry = 24'h3fffb3;
+            8'he0: entry = 24'h300000;
+            8'he1: entry = 24'h280000;
+            8'he2: entry = 24'h201000;
+            8'he3: entry = 24'h201000;
+            8'he4: entry = 24'h201000;
+            8'he5: entry = 24'h201000;
+            8'he6: entry = 24'h201000;
+            8'he7: entry = 24'h201000;
+            8'he8: entry = 24'h201000;
+            8'he9: entry = 24'h201000;
+            8'hea: entry = 24'h201000;
+            8'heb: entry = 24'h201000;
+            8'hec: entry = 24'h201000;
+            8'hed: entry = 24'h201000;
+            8'hee: entry = 24'h201000;
+            8'hef: entry = 24'hc00000;
+            8'hf0: entry = 24'h3fffe9;
+            8'hf1: entry = 24'h3fffdf;
+            8'hf2: entry = 24'h3ffff5;
+            8'hf3: entry = 24'h3fffef;
+            8'hf4: entry = 24'h3ffffb;
+            8'hf5: entry = 24'h3ffff7;
+            8'hf6: entry = 24'h3ffffd;
+            8'hf7: entry = 24'h3ffffb;
+            8'hf8: entry = 24'h3fffff;
+            8'hf9: entry = 24'h3ffffd;
+            8'hfa: entry = 24'h3fffff;
+            8'hfb: entry = 24'h3fffff;
+            8'hfc: entry = 24'h3fffff;
+            8'hfd: entry = 24'h3fffff;
+            8'hfe: entry = 24'h3fffff;
+            8'hff: entry = 24'h3fffff;
+            default: entry = 24'h000000;
         endcase
     end
+    wire [23:0] term = entry;
+    always @(*) ts = {term, shift};
 endmodule // hif8_exp2_table_lookup
-
-
-module hif8_exp2_table_out_valid_q (
-    input  wire d,
-    output reg q,
-    input  wire clock
-);
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // hif8_exp2_table_out_valid_q
 
 
 module hif8_exp2_table_round (
@@ -593,52 +552,37 @@ module hif8_exp2_table_round (
     
     // Update code (custom)
     wire [14:0] unrounded = a[16:2];
-    wire [14:0] rounded = unrounded + {14'h0000, a[1] && (a[0] || unrounded[0])};
-    always @(*) begin
-    case (a[19:18])
-    2'd1: b = 16'h7e00;   // NaN
-    2'd2: b = 16'h7c00;   // +Inf
-    2'd3: b = 16'h0000;   // 2^-Inf = +0
-    default: b = a[17] ? 16'h7c00 : {1'b0, rounded};
-    endcase
-    end
+    wire [14:0] rounded = unrounded + {14'h0000, a[1] & (a[0] | unrounded[0])};
+    wire [1:0] cls = a[19:18];
+    // NaN; +Inf; 2^-Inf = +0; finite (overflow: +Inf)
+    always @(*) b = 
+        (cls == 2'b01) ? 16'h7e00 :
+        (cls == 2'b10) ? 16'h7c00 :
+        (cls == 2'b11) ? 16'h0000 :
+        a[17] ? 16'h7c00 :
+        {1'b0, rounded};
 endmodule // hif8_exp2_table_round
 
 
 module hif8_exp2_table_s_q (
+    input  wire clk,
+    input  wire rst,
+    input  wire in_valid,
     input  wire [19:0] d,
-    output reg [19:0] q,
-    input  wire clock
+    output reg out_valid,
+    output reg [19:0] q
 );
     
     // Update code (custom)
-    initial begin
-       q = 20'h0;
+    reg valid_q;
+    reg [19:0] data_q;
+    always @(*) out_valid = valid_q;
+    always @(*) q = data_q;
+    always @(posedge clk) begin
+        valid_q <= in_valid & ~rst;
+        data_q <= d;
     end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
 endmodule // hif8_exp2_table_s_q
-
-
-module hif8_exp2_table_shift_q (
-    input  wire [7:0] d,
-    output reg [7:0] q,
-    input  wire clock
-);
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // hif8_exp2_table_shift_q
 
 
 module hif8_exp2_table_shifter (
@@ -648,134 +592,63 @@ module hif8_exp2_table_shifter (
     
     // Update code (custom)
     wire [3:0] k = a[20:17];
-    wire [24:0] x0 = {1'b1, a[11:1], 13'h0000};
-    reg [24:0] s1;
-    always @(*) case (k[1:0])
-        2'd0: s1 = x0;
-        2'd1: s1 = x0 >> 1;
-        2'd2: s1 = x0 >> 2;
-        default: s1 = x0 >> 3;
-    endcase
-    // The top bit of sig (the hidden one before shifting) is read by nobody, hence:
-    /* verilator lint_off UNUSEDSIGNAL */
-    reg [24:0] sig;
-    /* verilator lint_on UNUSEDSIGNAL */
-    always @(*) case (k[3:2])
-        2'd0: sig = s1;
-        2'd1: sig = s1 >> 4;
-        2'd2: sig = s1 >> 8;
-        default: sig = s1 >> 12;
-    endcase
+    wire [11:0] one_frac = {1'b1, a[11:1]};
+    // 1.frac >> k[1:0]
+    wire [11:0] s1 = 
+        (k[1:0] == 2'b00) ? one_frac :
+        (k[1:0] == 2'b01) ? {1'b0, one_frac[11:1]} :
+        (k[1:0] == 2'b10) ? {2'b00, one_frac[11:2]} :
+        {3'b000, one_frac[11:3]};
+    // ... >> 4 * k[3:2]: the mantissa and the guard bit (the hidden one is not kept)
+    wire [10:0] sig = 
+        (k[3:2] == 2'b00) ? s1[10:0] :
+        (k[3:2] == 2'b01) ? {3'b000, s1[11:4]} :
+        (k[3:2] == 2'b10) ? {7'h00, s1[11:8]} :
+        11'h000;
     wire [11:0] below = ~(12'hfff << k);
-    wire sticky = a[0] || (x0[24:13] & below) != 12'h000;
-    always @(*) b = {a[23:21], a[16:12], sig[23:14], sig[13], sticky};
+    wire sticky = a[0] | ((one_frac & below) != 12'h000);
+    always @(*) b = {a[23:21], a[16:12], sig[10:1], sig[0], sticky};
 endmodule // hif8_exp2_table_shifter
 
 
-module hif8_exp2_table_term_q (
-    input  wire [23:0] d,
-    output reg [23:0] q,
-    input  wire clock
+module hif8_exp2_table_ts_q (
+    input  wire clk,
+    input  wire rst,
+    input  wire in_valid,
+    input  wire [31:0] d,
+    output reg out_valid,
+    output reg [31:0] q
 );
     
     // Update code (custom)
-    initial begin
-       q = 24'h0;
+    reg valid_q;
+    reg [31:0] data_q;
+    always @(*) out_valid = valid_q;
+    always @(*) q = data_q;
+    always @(posedge clk) begin
+        valid_q <= in_valid & ~rst;
+        data_q <= d;
     end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // hif8_exp2_table_term_q
-
-
-module hif8_exp2_table_v0_q (
-    input  wire d,
-    output reg q,
-    input  wire clock
-);
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // hif8_exp2_table_v0_q
-
-
-module hif8_exp2_table_v1_q (
-    input  wire d,
-    output reg q,
-    input  wire clock
-);
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // hif8_exp2_table_v1_q
-
-
-module hif8_exp2_table_v2_q (
-    input  wire d,
-    output reg q,
-    input  wire clock
-);
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // hif8_exp2_table_v2_q
-
-
-module hif8_exp2_table_v3_q (
-    input  wire d,
-    output reg q,
-    input  wire clock
-);
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // hif8_exp2_table_v3_q
+endmodule // hif8_exp2_table_ts_q
 
 
 module hif8_exp2_table_y_q (
+    input  wire clk,
+    input  wire rst,
+    input  wire in_valid,
     input  wire [15:0] d,
-    output reg [15:0] q,
-    input  wire clock
+    output reg out_valid,
+    output reg [15:0] q
 );
     
     // Update code (custom)
-    initial begin
-       q = 16'h0;
+    reg valid_q;
+    reg [15:0] data_q;
+    always @(*) out_valid = valid_q;
+    always @(*) q = data_q;
+    always @(posedge clk) begin
+        valid_q <= in_valid & ~rst;
+        data_q <= d;
     end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
 endmodule // hif8_exp2_table_y_q
 /* verilator lint_on DECLFILENAME */

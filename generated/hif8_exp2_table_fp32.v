@@ -22,49 +22,46 @@ module hif8_exp2_table_fp32 (
     
     // Stub signals
     reg  [7:0] lookup_x;
-    wire  [36:0] lookup_term;
-    reg  [36:0] expo_term;
-    reg  [7:0] expo_shift;
-    wire  [50:0] expo_e;
+    reg  [7:0] lookup_shift;
+    wire  [44:0] lookup_ts;
+    reg  [44:0] expo_a;
+    wire  [50:0] expo_b;
     reg  [50:0] classify_a;
     wire  [40:0] classify_b;
     reg  [40:0] shifter_a;
     wire  [35:0] shifter_b;
     reg  [35:0] round_a;
     wire  [31:0] round_b;
-    reg  [36:0] term_q_d;
-    wire  [36:0] term_q_q;
-    reg  term_q_clock;
-    reg  [7:0] shift_q_d;
-    wire  [7:0] shift_q_q;
-    reg  shift_q_clock;
+    reg  ts_q_clk;
+    reg  ts_q_rst;
+    reg  ts_q_in_valid;
+    reg  [44:0] ts_q_d;
+    wire  ts_q_out_valid;
+    wire  [44:0] ts_q_q;
+    reg  e_q_clk;
+    reg  e_q_rst;
+    reg  e_q_in_valid;
     reg  [50:0] e_q_d;
+    wire  e_q_out_valid;
     wire  [50:0] e_q_q;
-    reg  e_q_clock;
+    reg  c_q_clk;
+    reg  c_q_rst;
+    reg  c_q_in_valid;
     reg  [40:0] c_q_d;
+    wire  c_q_out_valid;
     wire  [40:0] c_q_q;
-    reg  c_q_clock;
+    reg  s_q_clk;
+    reg  s_q_rst;
+    reg  s_q_in_valid;
     reg  [35:0] s_q_d;
+    wire  s_q_out_valid;
     wire  [35:0] s_q_q;
-    reg  s_q_clock;
-    reg  v0_q_d;
-    wire  v0_q_q;
-    reg  v0_q_clock;
-    reg  v1_q_d;
-    wire  v1_q_q;
-    reg  v1_q_clock;
-    reg  v2_q_d;
-    wire  v2_q_q;
-    reg  v2_q_clock;
-    reg  v3_q_d;
-    wire  v3_q_q;
-    reg  v3_q_clock;
+    reg  y_q_clk;
+    reg  y_q_rst;
+    reg  y_q_in_valid;
     reg  [31:0] y_q_d;
+    wire  y_q_out_valid;
     wire  [31:0] y_q_q;
-    reg  y_q_clock;
-    reg  out_valid_q_d;
-    wire  out_valid_q_q;
-    reg  out_valid_q_clock;
     
     // Local signals
     reg  v0;
@@ -75,12 +72,12 @@ module hif8_exp2_table_fp32 (
     // Sub module instances
     hif8_exp2_table_fp32_lookup lookup(
         .x(lookup_x),
-        .term(lookup_term)
+        .shift(lookup_shift),
+        .ts(lookup_ts)
     );
     hif8_exp2_table_fp32_expo expo(
-        .term(expo_term),
-        .shift(expo_shift),
-        .e(expo_e)
+        .a(expo_a),
+        .b(expo_b)
     );
     hif8_exp2_table_fp32_classify classify(
         .a(classify_a),
@@ -94,154 +91,128 @@ module hif8_exp2_table_fp32 (
         .a(round_a),
         .b(round_b)
     );
-    hif8_exp2_table_fp32_term_q term_q(
-        .d(term_q_d),
-        .q(term_q_q),
-        .clock(term_q_clock)
-    );
-    hif8_exp2_table_fp32_shift_q shift_q(
-        .d(shift_q_d),
-        .q(shift_q_q),
-        .clock(shift_q_clock)
+    hif8_exp2_table_fp32_ts_q ts_q(
+        .clk(ts_q_clk),
+        .rst(ts_q_rst),
+        .in_valid(ts_q_in_valid),
+        .d(ts_q_d),
+        .out_valid(ts_q_out_valid),
+        .q(ts_q_q)
     );
     hif8_exp2_table_fp32_e_q e_q(
+        .clk(e_q_clk),
+        .rst(e_q_rst),
+        .in_valid(e_q_in_valid),
         .d(e_q_d),
-        .q(e_q_q),
-        .clock(e_q_clock)
+        .out_valid(e_q_out_valid),
+        .q(e_q_q)
     );
     hif8_exp2_table_fp32_c_q c_q(
+        .clk(c_q_clk),
+        .rst(c_q_rst),
+        .in_valid(c_q_in_valid),
         .d(c_q_d),
-        .q(c_q_q),
-        .clock(c_q_clock)
+        .out_valid(c_q_out_valid),
+        .q(c_q_q)
     );
     hif8_exp2_table_fp32_s_q s_q(
+        .clk(s_q_clk),
+        .rst(s_q_rst),
+        .in_valid(s_q_in_valid),
         .d(s_q_d),
-        .q(s_q_q),
-        .clock(s_q_clock)
-    );
-    hif8_exp2_table_fp32_v0_q v0_q(
-        .d(v0_q_d),
-        .q(v0_q_q),
-        .clock(v0_q_clock)
-    );
-    hif8_exp2_table_fp32_v1_q v1_q(
-        .d(v1_q_d),
-        .q(v1_q_q),
-        .clock(v1_q_clock)
-    );
-    hif8_exp2_table_fp32_v2_q v2_q(
-        .d(v2_q_d),
-        .q(v2_q_q),
-        .clock(v2_q_clock)
-    );
-    hif8_exp2_table_fp32_v3_q v3_q(
-        .d(v3_q_d),
-        .q(v3_q_q),
-        .clock(v3_q_clock)
+        .out_valid(s_q_out_valid),
+        .q(s_q_q)
     );
     hif8_exp2_table_fp32_y_q y_q(
+        .clk(y_q_clk),
+        .rst(y_q_rst),
+        .in_valid(y_q_in_valid),
         .d(y_q_d),
-        .q(y_q_q),
-        .clock(y_q_clock)
-    );
-    hif8_exp2_table_fp32_out_valid_q out_valid_q(
-        .d(out_valid_q_d),
-        .q(out_valid_q_q),
-        .clock(out_valid_q_clock)
+        .out_valid(y_q_out_valid),
+        .q(y_q_q)
     );
     
     // Update code
     always @(*) begin
-        term_q_clock = clk;
-        shift_q_clock = clk;
-        e_q_clock = clk;
-        c_q_clock = clk;
-        s_q_clock = clk;
-        v0_q_clock = clk;
-        v1_q_clock = clk;
-        v2_q_clock = clk;
-        v3_q_clock = clk;
-        y_q_clock = clk;
-        out_valid_q_clock = clk;
-        term_q_d = term_q_q;
-        shift_q_d = shift_q_q;
-        e_q_d = e_q_q;
-        c_q_d = c_q_q;
-        s_q_d = s_q_q;
-        v0_q_d = v0_q_q;
-        v1_q_d = v1_q_q;
-        v2_q_d = v2_q_q;
-        v3_q_d = v3_q_q;
-        y_q_d = y_q_q;
-        out_valid_q_d = out_valid_q_q;
+        ts_q_clk = clk;
+        ts_q_rst = rst;
+        e_q_clk = clk;
+        e_q_rst = rst;
+        c_q_clk = clk;
+        c_q_rst = rst;
+        s_q_clk = clk;
+        s_q_rst = rst;
+        y_q_clk = clk;
+        y_q_rst = rst;
         lookup_x = in_x;
-        term_q_d = lookup_term;
-        shift_q_d = in_shift;
-        v0_q_d = in_valid & ~rst;
+        lookup_shift = in_shift;
+        ts_q_d = lookup_ts;
+        ts_q_in_valid = in_valid;
         if (cut0) begin
-            expo_term = term_q_q;
-            expo_shift = shift_q_q;
-            v0 = v0_q_q;
+            expo_a = ts_q_q;
+            v0 = ts_q_out_valid;
         end
         else begin
-            expo_term = lookup_term;
-            expo_shift = in_shift;
+            expo_a = lookup_ts;
             v0 = in_valid;
         end
-        e_q_d = expo_e;
-        v1_q_d = v0 & ~rst;
+        e_q_d = expo_b;
+        e_q_in_valid = v0;
         if (cut1) begin
             classify_a = e_q_q;
-            v1 = v1_q_q;
+            v1 = e_q_out_valid;
         end
         else begin
-            classify_a = expo_e;
+            classify_a = expo_b;
             v1 = v0;
         end
         c_q_d = classify_b;
-        v2_q_d = v1 & ~rst;
+        c_q_in_valid = v1;
         if (cut2) begin
             shifter_a = c_q_q;
-            v2 = v2_q_q;
+            v2 = c_q_out_valid;
         end
         else begin
             shifter_a = classify_b;
             v2 = v1;
         end
         s_q_d = shifter_b;
-        v3_q_d = v2 & ~rst;
+        s_q_in_valid = v2;
         if (cut3) begin
             round_a = s_q_q;
-            v3 = v3_q_q;
+            v3 = s_q_out_valid;
         end
         else begin
             round_a = shifter_b;
             v3 = v2;
         end
         y_q_d = round_b;
-        out_valid_q_d = v3 & ~rst;
+        y_q_in_valid = v3;
         out_y = y_q_q;
-        out_valid = out_valid_q_q;
+        out_valid = y_q_out_valid;
     end
     
 endmodule // hif8_exp2_table_fp32
 
 
 module hif8_exp2_table_fp32_c_q (
+    input  wire clk,
+    input  wire rst,
+    input  wire in_valid,
     input  wire [40:0] d,
-    output reg [40:0] q,
-    input  wire clock
+    output reg out_valid,
+    output reg [40:0] q
 );
     
     // Update code (custom)
-    initial begin
-       q = 41'h0;
+    reg valid_q;
+    reg [40:0] data_q;
+    always @(*) out_valid = valid_q;
+    always @(*) q = data_q;
+    always @(posedge clk) begin
+        valid_q <= in_valid & ~rst;
+        data_q <= d;
     end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
 endmodule // hif8_exp2_table_fp32_c_q
 
 
@@ -253,337 +224,325 @@ module hif8_exp2_table_fp32_classify (
     // Update code (custom)
     wire [11:0] ebias = a[48:37];
     wire [11:0] k_full = a[36:25];
-    wire sub = ebias[11] || ebias == 12'd0;
-    wire ovf = !ebias[11] && ebias >= 12'h0ff;
-    wire [4:0] k = !sub ? 5'h00 : (k_full > 12'h01a ? 5'h1a : k_full[4:0]);
+    wire sub = ebias[11] | (ebias == 12'h000);
+    wire ovf = ~ebias[11] & (ebias >= 12'h0ff);
+    wire [4:0] k = ~sub ? 5'h00 : (k_full > 12'h01a) ? 5'h1a : k_full[4:0];
     always @(*) b = {a[50:49], ovf, k, sub ? 8'h00 : ebias[7:0], a[24:0]};
 endmodule // hif8_exp2_table_fp32_classify
 
 
 module hif8_exp2_table_fp32_e_q (
+    input  wire clk,
+    input  wire rst,
+    input  wire in_valid,
     input  wire [50:0] d,
-    output reg [50:0] q,
-    input  wire clock
+    output reg out_valid,
+    output reg [50:0] q
 );
     
     // Update code (custom)
-    initial begin
-       q = 51'h0;
+    reg valid_q;
+    reg [50:0] data_q;
+    always @(*) out_valid = valid_q;
+    always @(*) q = data_q;
+    always @(posedge clk) begin
+        valid_q <= in_valid & ~rst;
+        data_q <= d;
     end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
 endmodule // hif8_exp2_table_fp32_e_q
 
 
 module hif8_exp2_table_fp32_expo (
-    input  wire [36:0] term,
-    input  wire [7:0] shift,
-    output reg [50:0] e
+    input  wire [44:0] a,
+    output reg [50:0] b
 );
     
     // Update code (custom)
-    wire [11:0] ipart = {{2{term[34]}}, term[34:25]};
-    wire [11:0] shift12 = {{4{shift[7]}}, shift};
-    wire [11:0] ebias = ipart + shift12 + 12'h07f;
+    wire [36:0] term = a[44:8];
+    wire [7:0] shift = a[7:0];
+    wire [11:0] ipart = {term[34], term[34], term[34:25]};
+    wire [11:0] shift12 = {shift[7], shift[7], shift[7], shift[7], shift};
+    wire [11:0] ebias = (ipart + shift12) + 12'h07f;
     // The subnormal shift 1 - ebias, from the inputs rather than after ebias, so that
     // step 2 has one carry chain in depth, not two.
-    wire [11:0] k_full = 12'hf82 - ipart - shift12;
-    always @(*) e = {term[36:35], ebias, k_full, term[24:0]};
+    wire [11:0] k_full = (12'hf82 - ipart) - shift12;
+    always @(*) b = {term[36:35], ebias, k_full, term[24:0]};
 endmodule // hif8_exp2_table_fp32_expo
 
 
 module hif8_exp2_table_fp32_lookup (
     input  wire [7:0] x,
-    output reg [36:0] term
+    input  wire [7:0] shift,
+    output reg [44:0] ts
 );
     
     // Update code (custom)
+    reg [36:0] entry;
     // 2^x as (class, ipart, frac, tail) for every code
     always @(*) begin
         case (x)
-            8'h00: term = 37'h0000000000;
-            8'h01: term = 37'h0000000005;
-            8'h02: term = 37'h000000000b;
-            8'h03: term = 37'h0000000017;
-            8'h04: term = 37'h000000002d;
-            8'h05: term = 37'h0000000059;
-            8'h06: term = 37'h00000000b1;
-            8'h07: term = 37'h0000000163;
-            8'h08: term = 37'h0002000000;
-            8'h09: term = 37'h00022e5707;
-            8'h0a: term = 37'h000260dfc1;
-            8'h0b: term = 37'h000297fb5b;
-            8'h0c: term = 37'h0002d413cd;
-            8'h0d: term = 37'h0003159ca9;
-            8'h0e: term = 37'h00035d13f3;
-            8'h0f: term = 37'h0003ab031b;
-            8'h10: term = 37'h0004000000;
-            8'h11: term = 37'h000460dfc1;
-            8'h12: term = 37'h0004d413cd;
-            8'h13: term = 37'h00055d13f3;
-            8'h14: term = 37'h0006000000;
-            8'h15: term = 37'h000660dfc1;
-            8'h16: term = 37'h0006d413cd;
-            8'h17: term = 37'h00075d13f3;
-            8'h18: term = 37'h0000d413cd;
-            8'h19: term = 37'h0000f4228f;
-            8'h1a: term = 37'h0001159ca9;
-            8'h1b: term = 37'h0001389231;
-            8'h1c: term = 37'h00015d13f3;
-            8'h1d: term = 37'h000183337b;
-            8'h1e: term = 37'h0001ab031b;
-            8'h1f: term = 37'h0001d495f5;
-            8'h20: term = 37'h0008000000;
-            8'h21: term = 37'h0008d413cd;
-            8'h22: term = 37'h000a000000;
-            8'h23: term = 37'h000ad413cd;
-            8'h24: term = 37'h000c000000;
-            8'h25: term = 37'h000cd413cd;
-            8'h26: term = 37'h000e000000;
-            8'h27: term = 37'h000ed413cd;
-            8'h28: term = 37'h0010000000;
-            8'h29: term = 37'h0012000000;
-            8'h2a: term = 37'h0014000000;
-            8'h2b: term = 37'h0016000000;
-            8'h2c: term = 37'h0018000000;
-            8'h2d: term = 37'h001a000000;
-            8'h2e: term = 37'h001c000000;
-            8'h2f: term = 37'h001e000000;
-            8'h30: term = 37'h000060dfc1;
-            8'h31: term = 37'h00006e34e7;
-            8'h32: term = 37'h00007bd4c9;
-            8'h33: term = 37'h000089c10d;
-            8'h34: term = 37'h000097fb5b;
-            8'h35: term = 37'h0000a6856b;
-            8'h36: term = 37'h0000b560fb;
-            8'h37: term = 37'h0000c48fd7;
-            8'h38: term = 37'h00002e5707;
-            8'h39: term = 37'h0000346b7d;
-            8'h3a: term = 37'h00003a90e7;
-            8'h3b: term = 37'h000040c771;
-            8'h3c: term = 37'h0000470f4d;
-            8'h3d: term = 37'h00004d68ad;
-            8'h3e: term = 37'h000053d3bf;
-            8'h3f: term = 37'h00005a50b5;
-            8'h40: term = 37'h0020000000;
-            8'h41: term = 37'h0028000000;
-            8'h42: term = 37'h0030000000;
-            8'h43: term = 37'h0038000000;
-            8'h44: term = 37'h0040000000;
-            8'h45: term = 37'h0050000000;
-            8'h46: term = 37'h0060000000;
-            8'h47: term = 37'h0070000000;
-            8'h48: term = 37'h0080000000;
-            8'h49: term = 37'h00a0000000;
-            8'h4a: term = 37'h00c0000000;
-            8'h4b: term = 37'h00e0000000;
-            8'h4c: term = 37'h0100000000;
-            8'h4d: term = 37'h0140000000;
-            8'h4e: term = 37'h0180000000;
-            8'h4f: term = 37'h01c0000000;
-            8'h50: term = 37'h000016ab0d;
-            8'h51: term = 37'h00001c7d87;
-            8'h52: term = 37'h000022603b;
-            8'h53: term = 37'h0000285355;
-            8'h54: term = 37'h00000b361b;
-            8'h55: term = 37'h00000e0d65;
-            8'h56: term = 37'h000010e8a3;
-            8'h57: term = 37'h000013c7d9;
-            8'h58: term = 37'h0000059347;
-            8'h59: term = 37'h000006fa85;
-            8'h5a: term = 37'h00000862bd;
-            8'h5b: term = 37'h000009cbef;
-            8'h5c: term = 37'h000002c7b5;
-            8'h5d: term = 37'h0000037a3d;
-            8'h5e: term = 37'h0000042d03;
-            8'h5f: term = 37'h000004e007;
-            8'h60: term = 37'h0200000000;
-            8'h61: term = 37'h0300000000;
-            8'h62: term = 37'h03fe000000;
-            8'h63: term = 37'h03fe000000;
-            8'h64: term = 37'h03fe000000;
-            8'h65: term = 37'h03fe000000;
-            8'h66: term = 37'h03fe000000;
-            8'h67: term = 37'h03fe000000;
-            8'h68: term = 37'h03fe000000;
-            8'h69: term = 37'h03fe000000;
-            8'h6a: term = 37'h03fe000000;
-            8'h6b: term = 37'h03fe000000;
-            8'h6c: term = 37'h03fe000000;
-            8'h6d: term = 37'h03fe000000;
-            8'h6e: term = 37'h03fe000000;
-            8'h6f: term = 37'h1000000000;
-            8'h70: term = 37'h000001635f;
-            8'h71: term = 37'h000002156b;
-            8'h72: term = 37'h000000b191;
-            8'h73: term = 37'h0000010a71;
-            8'h74: term = 37'h00000058c1;
-            8'h75: term = 37'h0000008527;
-            8'h76: term = 37'h0000002c5f;
-            8'h77: term = 37'h000000428f;
-            8'h78: term = 37'h000000162f;
-            8'h79: term = 37'h0000002147;
-            8'h7a: term = 37'h0000000b17;
-            8'h7b: term = 37'h00000010a3;
-            8'h7c: term = 37'h000000058b;
-            8'h7d: term = 37'h0000000851;
-            8'h7e: term = 37'h00000002c5;
-            8'h7f: term = 37'h0000000429;
-            8'h80: term = 37'h0800000000;
-            8'h81: term = 37'h07fffffff5;
-            8'h82: term = 37'h07ffffffe9;
-            8'h83: term = 37'h07ffffffd3;
-            8'h84: term = 37'h07ffffffa7;
-            8'h85: term = 37'h07ffffff4f;
-            8'h86: term = 37'h07fffffe9d;
-            8'h87: term = 37'h07fffffd3b;
-            8'h88: term = 37'h07fe000000;
-            8'h89: term = 37'h07fdab031b;
-            8'h8a: term = 37'h07fd5d13f3;
-            8'h8b: term = 37'h07fd159ca9;
-            8'h8c: term = 37'h07fcd413cd;
-            8'h8d: term = 37'h07fc97fb5b;
-            8'h8e: term = 37'h07fc60dfc1;
-            8'h8f: term = 37'h07fc2e5707;
-            8'h90: term = 37'h07fc000000;
-            8'h91: term = 37'h07fb5d13f3;
-            8'h92: term = 37'h07fad413cd;
-            8'h93: term = 37'h07fa60dfc1;
-            8'h94: term = 37'h07fa000000;
-            8'h95: term = 37'h07f95d13f3;
-            8'h96: term = 37'h07f8d413cd;
-            8'h97: term = 37'h07f860dfc1;
-            8'h98: term = 37'h07fed413cd;
-            8'h99: term = 37'h07feb560fb;
-            8'h9a: term = 37'h07fe97fb5b;
-            8'h9b: term = 37'h07fe7bd4c9;
-            8'h9c: term = 37'h07fe60dfc1;
-            8'h9d: term = 37'h07fe470f4d;
-            8'h9e: term = 37'h07fe2e5707;
-            8'h9f: term = 37'h07fe16ab0d;
-            8'ha0: term = 37'h07f8000000;
-            8'ha1: term = 37'h07f6d413cd;
-            8'ha2: term = 37'h07f6000000;
-            8'ha3: term = 37'h07f4d413cd;
-            8'ha4: term = 37'h07f4000000;
-            8'ha5: term = 37'h07f2d413cd;
-            8'ha6: term = 37'h07f2000000;
-            8'ha7: term = 37'h07f0d413cd;
-            8'ha8: term = 37'h07f0000000;
-            8'ha9: term = 37'h07ee000000;
-            8'haa: term = 37'h07ec000000;
-            8'hab: term = 37'h07ea000000;
-            8'hac: term = 37'h07e8000000;
-            8'had: term = 37'h07e6000000;
-            8'hae: term = 37'h07e4000000;
-            8'haf: term = 37'h07e2000000;
-            8'hb0: term = 37'h07ff5d13f3;
-            8'hb1: term = 37'h07ff4aa077;
-            8'hb2: term = 37'h07ff389231;
-            8'hb3: term = 37'h07ff26e6f7;
-            8'hb4: term = 37'h07ff159ca9;
-            8'hb5: term = 37'h07ff04b133;
-            8'hb6: term = 37'h07fef4228f;
-            8'hb7: term = 37'h07fee3eebd;
-            8'hb8: term = 37'h07ffab031b;
-            8'hb9: term = 37'h07ffa0e5a9;
-            8'hba: term = 37'h07ff96e41b;
-            8'hbb: term = 37'h07ff8cfe25;
-            8'hbc: term = 37'h07ff83337b;
-            8'hbd: term = 37'h07ff7983d3;
-            8'hbe: term = 37'h07ff6feedf;
-            8'hbf: term = 37'h07ff667457;
-            8'hc0: term = 37'h07e0000000;
-            8'hc1: term = 37'h07d8000000;
-            8'hc2: term = 37'h07d0000000;
-            8'hc3: term = 37'h07c8000000;
-            8'hc4: term = 37'h07c0000000;
-            8'hc5: term = 37'h07b0000000;
-            8'hc6: term = 37'h07a0000000;
-            8'hc7: term = 37'h0790000000;
-            8'hc8: term = 37'h0780000000;
-            8'hc9: term = 37'h0760000000;
-            8'hca: term = 37'h0740000000;
-            8'hcb: term = 37'h0720000000;
-            8'hcc: term = 37'h0700000000;
-            8'hcd: term = 37'h06c0000000;
-            8'hce: term = 37'h0680000000;
-            8'hcf: term = 37'h0640000000;
-            8'hd0: term = 37'h07ffd495f5;
-            8'hd1: term = 37'h07ffca05dd;
-            8'hd2: term = 37'h07ffbf92e7;
-            8'hd3: term = 37'h07ffb53cc1;
-            8'hd4: term = 37'h07ffea0ecb;
-            8'hd5: term = 37'h07ffe4a567;
-            8'hd6: term = 37'h07ffdf437d;
-            8'hd7: term = 37'h07ffd9e905;
-            8'hd8: term = 37'h07fff4f831;
-            8'hd9: term = 37'h07fff23b01;
-            8'hda: term = 37'h07ffef7fb5;
-            8'hdb: term = 37'h07ffecc64f;
-            8'hdc: term = 37'h07fffa7845;
-            8'hdd: term = 37'h07fff91789;
-            8'hde: term = 37'h07fff7b747;
-            8'hdf: term = 37'h07fff6577f;
-            8'he0: term = 37'h0600000000;
-            8'he1: term = 37'h0500000000;
-            8'he2: term = 37'h0402000000;
-            8'he3: term = 37'h0402000000;
-            8'he4: term = 37'h0402000000;
-            8'he5: term = 37'h0402000000;
-            8'he6: term = 37'h0402000000;
-            8'he7: term = 37'h0402000000;
-            8'he8: term = 37'h0402000000;
-            8'he9: term = 37'h0402000000;
-            8'hea: term = 37'h0402000000;
-            8'heb: term = 37'h0402000000;
-            8'hec: term = 37'h0402000000;
-            8'hed: term = 37'h0402000000;
-            8'hee: term = 37'h0402000000;
-            8'hef: term = 37'h1800000000;
-            8'hf0: term = 37'h07fffd3b2d;
-            8'hf1: term = 37'h07fffbd97d;
-            8'hf2: term = 37'h07fffe9d59;
-            8'hf3: term = 37'h07fffdec33;
-            8'hf4: term = 37'h07ffff4e9d;
-            8'hf5: term = 37'h07fffef5f7;
-            8'hf6: term = 37'h07ffffa74b;
-            8'hf7: term = 37'h07ffff7af3;
-            8'hf8: term = 37'h07ffffd3a5;
-            8'hf9: term = 37'h07ffffbd77;
-            8'hfa: term = 37'h07ffffe9d1;
-            8'hfb: term = 37'h07ffffdebb;
-            8'hfc: term = 37'h07fffff4e9;
-            8'hfd: term = 37'h07ffffef5d;
-            8'hfe: term = 37'h07fffffa75;
-            8'hff: term = 37'h07fffff7af;
-            default: begin
-                term = 37'h0000000000;
-            end
+            8'h00: entry = 37'h0000000000;
+            8'h01: entry = 37'h0000000005;
+            8'h02: entry = 37'h000000000b;
+            8'h03: entry = 37'h0000000017;
+            8'h04: entry = 37'h000000002d;
+            8'h05: entry = 37'h0000000059;
+            8'h06: entry = 37'h00000000b1;
+            8'h07: entry = 37'h0000000163;
+            8'h08: entry = 37'h0002000000;
+            8'h09: entry = 37'h00022e5707;
+            8'h0a: entry = 37'h000260dfc1;
+            8'h0b: entry = 37'h000297fb5b;
+            8'h0c: entry = 37'h0002d413cd;
+            8'h0d: entry = 37'h0003159ca9;
+            8'h0e: entry = 37'h00035d13f3;
+            8'h0f: entry = 37'h0003ab031b;
+            8'h10: entry = 37'h0004000000;
+            8'h11: entry = 37'h000460dfc1;
+            8'h12: entry = 37'h0004d413cd;
+            8'h13: entry = 37'h00055d13f3;
+            8'h14: entry = 37'h0006000000;
+            8'h15: entry = 37'h000660dfc1;
+            8'h16: entry = 37'h0006d413cd;
+            8'h17: entry = 37'h00075d13f3;
+            8'h18: entry = 37'h0000d413cd;
+            8'h19: entry = 37'h0000f4228f;
+            8'h1a: entry = 37'h0001159ca9;
+            8'h1b: entry = 37'h0001389231;
+            8'h1c: entry = 37'h00015d13f3;
+            8'h1d: entry = 37'h000183337b;
+            8'h1e: entry = 37'h0001ab031b;
+            8'h1f: entry = 37'h0001d495f5;
+            8'h20: entry = 37'h0008000000;
+            8'h21: entry = 37'h0008d413cd;
+            8'h22: entry = 37'h000a000000;
+            8'h23: entry = 37'h000ad413cd;
+            8'h24: entry = 37'h000c000000;
+            8'h25: entry = 37'h000cd413cd;
+            8'h26: entry = 37'h000e000000;
+            8'h27: entry = 37'h000ed413cd;
+            8'h28: entry = 37'h0010000000;
+            8'h29: entry = 37'h0012000000;
+            8'h2a: entry = 37'h0014000000;
+            8'h2b: entry = 37'h0016000000;
+            8'h2c: entry = 37'h0018000000;
+            8'h2d: entry = 37'h001a000000;
+            8'h2e: entry = 37'h001c000000;
+            8'h2f: entry = 37'h001e000000;
+            8'h30: entry = 37'h000060dfc1;
+            8'h31: entry = 37'h00006e34e7;
+            8'h32: entry = 37'h00007bd4c9;
+            8'h33: entry = 37'h000089c10d;
+            8'h34: entry = 37'h000097fb5b;
+            8'h35: entry = 37'h0000a6856b;
+            8'h36: entry = 37'h0000b560fb;
+            8'h37: entry = 37'h0000c48fd7;
+            8'h38: entry = 37'h00002e5707;
+            8'h39: entry = 37'h0000346b7d;
+            8'h3a: entry = 37'h00003a90e7;
+            8'h3b: entry = 37'h000040c771;
+            8'h3c: entry = 37'h0000470f4d;
+            8'h3d: entry = 37'h00004d68ad;
+            8'h3e: entry = 37'h000053d3bf;
+            8'h3f: entry = 37'h00005a50b5;
+            8'h40: entry = 37'h0020000000;
+            8'h41: entry = 37'h0028000000;
+            8'h42: entry = 37'h0030000000;
+            8'h43: entry = 37'h0038000000;
+            8'h44: entry = 37'h0040000000;
+            8'h45: entry = 37'h0050000000;
+            8'h46: entry = 37'h0060000000;
+            8'h47: entry = 37'h0070000000;
+            8'h48: entry = 37'h0080000000;
+            8'h49: entry = 37'h00a0000000;
+            8'h4a: entry = 37'h00c0000000;
+            8'h4b: entry = 37'h00e0000000;
+            8'h4c: entry = 37'h0100000000;
+            8'h4d: entry = 37'h0140000000;
+            8'h4e: entry = 37'h0180000000;
+            8'h4f: entry = 37'h01c0000000;
+            8'h50: entry = 37'h000016ab0d;
+            8'h51: entry = 37'h00001c7d87;
+            8'h52: entry = 37'h000022603b;
+            8'h53: entry = 37'h0000285355;
+            8'h54: entry = 37'h00000b361b;
+            8'h55: entry = 37'h00000e0d65;
+            8'h56: entry = 37'h000010e8a3;
+            8'h57: entry = 37'h000013c7d9;
+            8'h58: entry = 37'h0000059347;
+            8'h59: entry = 37'h000006fa85;
+            8'h5a: entry = 37'h00000862bd;
+            8'h5b: entry = 37'h000009cbef;
+            8'h5c: entry = 37'h000002c7b5;
+            8'h5d: entry = 37'h0000037a3d;
+            8'h5e: entry = 37'h0000042d03;
+            8'h5f: entry = 37'h000004e007;
+            8'h60: entry = 37'h0200000000;
+            8'h61: entry = 37'h0300000000;
+            8'h62: entry = 37'h03fe000000;
+            8'h63: entry = 37'h03fe000000;
+            8'h64: entry = 37'h03fe000000;
+            8'h65: entry = 37'h03fe000000;
+            8'h66: entry = 37'h03fe000000;
+            8'h67: entry = 37'h03fe000000;
+            8'h68: entry = 37'h03fe000000;
+            8'h69: entry = 37'h03fe000000;
+            8'h6a: entry = 37'h03fe000000;
+            8'h6b: entry = 37'h03fe000000;
+            8'h6c: entry = 37'h03fe000000;
+            8'h6d: entry = 37'h03fe000000;
+            8'h6e: entry = 37'h03fe000000;
+            8'h6f: entry = 37'h1000000000;
+            8'h70: entry = 37'h000001635f;
+            8'h71: entry = 37'h000002156b;
+            8'h72: entry = 37'h000000b191;
+            8'h73: entry = 37'h0000010a71;
+            8'h74: entry = 37'h00000058c1;
+            8'h75: entry = 37'h0000008527;
+            8'h76: entry = 37'h0000002c5f;
+            8'h77: entry = 37'h000000428f;
+            8'h78: entry = 37'h000000162f;
+            8'h79: entry = 37'h0000002147;
+            8'h7a: entry = 37'h0000000b17;
+            8'h7b: entry = 37'h00000010a3;
+            8'h7c: entry = 37'h000000058b;
+            8'h7d: entry = 37'h0000000851;
+            8'h7e: entry = 37'h00000002c5;
+            8'h7f: entry = 37'h0000000429;
+            8'h80: entry = 37'h0800000000;
+            8'h81: entry = 37'h07fffffff5;
+            8'h82: entry = 37'h07ffffffe9;
+            8'h83: entry = 37'h07ffffffd3;
+            8'h84: entry = 37'h07ffffffa7;
+            8'h85: entry = 37'h07ffffff4f;
+            8'h86: entry = 37'h07fffffe9d;
+            8'h87: entry = 37'h07fffffd3b;
+            8'h88: entry = 37'h07fe000000;
+            8'h89: entry = 37'h07fdab031b;
+            8'h8a: entry = 37'h07fd5d13f3;
+            8'h8b: entry = 37'h07fd159ca9;
+            8'h8c: entry = 37'h07fcd413cd;
+            8'h8d: entry = 37'h07fc97fb5b;
+            8'h8e: entry = 37'h07fc60dfc1;
+            8'h8f: entry = 37'h07fc2e5707;
+            8'h90: entry = 37'h07fc000000;
+            8'h91: entry = 37'h07fb5d13f3;
+            8'h92: entry = 37'h07fad413cd;
+            8'h93: entry = 37'h07fa60dfc1;
+            8'h94: entry = 37'h07fa000000;
+            8'h95: entry = 37'h07f95d13f3;
+            8'h96: entry = 37'h07f8d413cd;
+            8'h97: entry = 37'h07f860dfc1;
+            8'h98: entry = 37'h07fed413cd;
+            8'h99: entry = 37'h07feb560fb;
+            8'h9a: entry = 37'h07fe97fb5b;
+            8'h9b: entry = 37'h07fe7bd4c9;
+            8'h9c: entry = 37'h07fe60dfc1;
+            8'h9d: entry = 37'h07fe470f4d;
+            8'h9e: entry = 37'h07fe2e5707;
+            8'h9f: entry = 37'h07fe16ab0d;
+            8'ha0: entry = 37'h07f8000000;
+            8'ha1: entry = 37'h07f6d413cd;
+            8'ha2: entry = 37'h07f6000000;
+            8'ha3: entry = 37'h07f4d413cd;
+            8'ha4: entry = 37'h07f4000000;
+            8'ha5: entry = 37'h07f2d413cd;
+            8'ha6: entry = 37'h07f2000000;
+            8'ha7: entry = 37'h07f0d413cd;
+            8'ha8: entry = 37'h07f0000000;
+            8'ha9: entry = 37'h07ee000000;
+            8'haa: entry = 37'h07ec000000;
+            8'hab: entry = 37'h07ea000000;
+            8'hac: entry = 37'h07e8000000;
+            8'had: entry = 37'h07e6000000;
+            8'hae: entry = 37'h07e4000000;
+            8'haf: entry = 37'h07e2000000;
+            8'hb0: entry = 37'h07ff5d13f3;
+            8'hb1: entry = 37'h07ff4aa077;
+            8'hb2: entry = 37'h07ff389231;
+            8'hb3: entry = 37'h07ff26e6f7;
+            8'hb4: entry = 37'h07ff159ca9;
+            8'hb5: entry = 37'h07ff04b133;
+            8'hb6: entry = 37'h07fef4228f;
+            8'hb7: entry = 37'h07fee3eebd;
+            8'hb8: entry = 37'h07ffab031b;
+            8'hb9: entry = 37'h07ffa0e5a9;
+            8'hba: entry = 37'h07ff96e41b;
+            8'hbb: entry = 37'h07ff8cfe25;
+            8'hbc: entry = 37'h07ff83337b;
+            8'hbd: entry = 37'h07ff7983d3;
+            8'hbe: entry = 37'h07ff6feedf;
+            8'hbf: entry = 37'h07ff667457;
+            8'hc0: entry = 37'h07e0000000;
+            8'hc1: entry = 37'h07d8000000;
+            8'hc2: entry = 37'h07d0000000;
+            8'hc3: entry = 37'h07c8000000;
+            8'hc4: entry = 37'h07c0000000;
+            8'hc5: entry = 37'h07b0000000;
+            8'hc6: entry = 37'h07a0000000;
+            8'hc7: entry = 37'h0790000000;
+            8'hc8: entry = 37'h0780000000;
+            8'hc9: entry = 37'h0760000000;
+            8'hca: entry = 37'h0740000000;
+            8'hcb: entry = 37'h0720000000;
+            8'hcc: entry = 37'h0700000000;
+            8'hcd: entry = 37'h06c0000000;
+            8'hce: entry = 37'h0680000000;
+            8'hcf: entry = 37'h0640000000;
+            8'hd0: entry = 37'h07ffd495f5;
+            8'hd1: entry = 37'h07ffca05dd;
+            8'hd2: entry = 37'h07ffbf92e7;
+            8'hd3: entry = 37'h07ffb53cc1;
+            8'hd4: entry = 37'h07ffea0ecb;
+            8'hd5: entry = 37'h07ffe4a567;
+            8'hd6: entry = 37'h07ffdf437d;
+            8'hd7: entry = 37'h07ffd9e905;
+            8'hd8: entry = 37'h07fff4f831;
+            8'hd9: entry = 37'h07fff23b01;
+            8'hda: entry = 37'h07ffef7fb5;
+            8'hdb: entry = 37'h07ffecc64f;
+            8'hdc: entry = 37'h07fffa7845;
+            8'hdd: entry = 37'h07fff91789;
+            8'hde: entry = 37'h07fff7b747;
+            8'hdf: entry = 37'h07fff6577f;
+            8'he0: entry = 37'h0600000000;
+            8'he1: entry = 37'h0500000000;
+            8'he2: entry = 37'h0402000000;
+            8'he3: entry = 37'h0402000000;
+            8'he4: entry = 37'h0402000000;
+            8'he5: entry = 37'h0402000000;
+            8'he6: entry = 37'h0402000000;
+            8'he7: entry = 37'h0402000000;
+            8'he8: entry = 37'h0402000000;
+            8'he9: entry = 37'h0402000000;
+            8'hea: entry = 37'h0402000000;
+            8'heb: entry = 37'h0402000000;
+            8'hec: entry = 37'h0402000000;
+            8'hed: entry = 37'h0402000000;
+            8'hee: entry = 37'h0402000000;
+            8'hef: entry = 37'h1800000000;
+            8'hf0: entry = 37'h07fffd3b2d;
+            8'hf1: entry = 37'h07fffbd97d;
+            8'hf2: entry = 37'h07fffe9d59;
+            8'hf3: entry = 37'h07fffdec33;
+            8'hf4: entry = 37'h07ffff4e9d;
+            8'hf5: entry = 37'h07fffef5f7;
+            8'hf6: entry = 37'h07ffffa74b;
+            8'hf7: entry = 37'h07ffff7af3;
+            8'hf8: entry = 37'h07ffffd3a5;
+            8'hf9: entry = 37'h07ffffbd77;
+            8'hfa: entry = 37'h07ffffe9d1;
+            8'hfb: entry = 37'h07ffffdebb;
+            8'hfc: entry = 37'h07fffff4e9;
+            8'hfd: entry = 37'h07ffffef5d;
+            8'hfe: entry = 37'h07fffffa75;
+            8'hff: entry = 37'h07fffff7af;
+            default: entry = 37'h0000000000;
         endcase
     end
+    wire [36:0] term = entry;
+    always @(*) ts = {term, shift};
 endmodule // hif8_exp2_table_fp32_lookup
-
-
-module hif8_exp2_table_fp32_out_valid_q (
-    input  wire d,
-    output reg q,
-    input  wire clock
-);
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // hif8_exp2_table_fp32_out_valid_q
 
 
 module hif8_exp2_table_fp32_round (
@@ -593,52 +552,37 @@ module hif8_exp2_table_fp32_round (
     
     // Update code (custom)
     wire [30:0] unrounded = a[32:2];
-    wire [30:0] rounded = unrounded + {30'h00000000, a[1] && (a[0] || unrounded[0])};
-    always @(*) begin
-    case (a[35:34])
-    2'd1: b = 32'h7fc00000;   // NaN
-    2'd2: b = 32'h7f800000;   // +Inf
-    2'd3: b = 32'h00000000;   // 2^-Inf = +0
-    default: b = a[33] ? 32'h7f800000 : {1'b0, rounded};
-    endcase
-    end
+    wire [30:0] rounded = unrounded + {30'h00000000, a[1] & (a[0] | unrounded[0])};
+    wire [1:0] cls = a[35:34];
+    // NaN; +Inf; 2^-Inf = +0; finite (overflow: +Inf)
+    always @(*) b = 
+        (cls == 2'b01) ? 32'h7fc00000 :
+        (cls == 2'b10) ? 32'h7f800000 :
+        (cls == 2'b11) ? 32'h00000000 :
+        a[33] ? 32'h7f800000 :
+        {1'b0, rounded};
 endmodule // hif8_exp2_table_fp32_round
 
 
 module hif8_exp2_table_fp32_s_q (
+    input  wire clk,
+    input  wire rst,
+    input  wire in_valid,
     input  wire [35:0] d,
-    output reg [35:0] q,
-    input  wire clock
+    output reg out_valid,
+    output reg [35:0] q
 );
     
     // Update code (custom)
-    initial begin
-       q = 36'h0;
+    reg valid_q;
+    reg [35:0] data_q;
+    always @(*) out_valid = valid_q;
+    always @(*) q = data_q;
+    always @(posedge clk) begin
+        valid_q <= in_valid & ~rst;
+        data_q <= d;
     end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
 endmodule // hif8_exp2_table_fp32_s_q
-
-
-module hif8_exp2_table_fp32_shift_q (
-    input  wire [7:0] d,
-    output reg [7:0] q,
-    input  wire clock
-);
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // hif8_exp2_table_fp32_shift_q
 
 
 module hif8_exp2_table_fp32_shifter (
@@ -648,138 +592,67 @@ module hif8_exp2_table_fp32_shifter (
     
     // Update code (custom)
     wire [4:0] k = a[37:33];
-    wire [50:0] x0 = {1'b1, a[24:1], 26'h0000000};
-    reg [50:0] s1;
-    always @(*) case (k[1:0])
-        2'd0: s1 = x0;
-        2'd1: s1 = x0 >> 1;
-        2'd2: s1 = x0 >> 2;
-        default: s1 = x0 >> 3;
-    endcase
-    // The top bit of sig (the hidden one before shifting) is read by nobody, hence:
-    /* verilator lint_off UNUSEDSIGNAL */
-    reg [50:0] sig;
-    /* verilator lint_on UNUSEDSIGNAL */
-    always @(*) case (k[4:2])
-        3'd0: sig = s1;
-        3'd1: sig = s1 >> 4;
-        3'd2: sig = s1 >> 8;
-        3'd3: sig = s1 >> 12;
-        3'd4: sig = s1 >> 16;
-        3'd5: sig = s1 >> 20;
-        3'd6: sig = s1 >> 24;
-        default: sig = s1 >> 28;
-    endcase
+    wire [24:0] one_frac = {1'b1, a[24:1]};
+    // 1.frac >> k[1:0]
+    wire [24:0] s1 = 
+        (k[1:0] == 2'b00) ? one_frac :
+        (k[1:0] == 2'b01) ? {1'b0, one_frac[24:1]} :
+        (k[1:0] == 2'b10) ? {2'b00, one_frac[24:2]} :
+        {3'b000, one_frac[24:3]};
+    // ... >> 4 * k[4:2]: the mantissa and the guard bit (the hidden one is not kept)
+    wire [23:0] sig = 
+        (k[4:2] == 3'b000) ? s1[23:0] :
+        (k[4:2] == 3'b001) ? {3'b000, s1[24:4]} :
+        (k[4:2] == 3'b010) ? {7'h00, s1[24:8]} :
+        (k[4:2] == 3'b011) ? {11'h000, s1[24:12]} :
+        (k[4:2] == 3'b100) ? {15'h0000, s1[24:16]} :
+        (k[4:2] == 3'b101) ? {19'h00000, s1[24:20]} :
+        (k[4:2] == 3'b110) ? {23'h000000, s1[24]} :
+        24'h000000;
     wire [24:0] below = ~(25'h1ffffff << k);
-    wire sticky = a[0] || (x0[50:26] & below) != 25'h0000000;
-    always @(*) b = {a[40:38], a[32:25], sig[49:27], sig[26], sticky};
+    wire sticky = a[0] | ((one_frac & below) != 25'h0000000);
+    always @(*) b = {a[40:38], a[32:25], sig[23:1], sig[0], sticky};
 endmodule // hif8_exp2_table_fp32_shifter
 
 
-module hif8_exp2_table_fp32_term_q (
-    input  wire [36:0] d,
-    output reg [36:0] q,
-    input  wire clock
+module hif8_exp2_table_fp32_ts_q (
+    input  wire clk,
+    input  wire rst,
+    input  wire in_valid,
+    input  wire [44:0] d,
+    output reg out_valid,
+    output reg [44:0] q
 );
     
     // Update code (custom)
-    initial begin
-       q = 37'h0;
+    reg valid_q;
+    reg [44:0] data_q;
+    always @(*) out_valid = valid_q;
+    always @(*) q = data_q;
+    always @(posedge clk) begin
+        valid_q <= in_valid & ~rst;
+        data_q <= d;
     end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // hif8_exp2_table_fp32_term_q
-
-
-module hif8_exp2_table_fp32_v0_q (
-    input  wire d,
-    output reg q,
-    input  wire clock
-);
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // hif8_exp2_table_fp32_v0_q
-
-
-module hif8_exp2_table_fp32_v1_q (
-    input  wire d,
-    output reg q,
-    input  wire clock
-);
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // hif8_exp2_table_fp32_v1_q
-
-
-module hif8_exp2_table_fp32_v2_q (
-    input  wire d,
-    output reg q,
-    input  wire clock
-);
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // hif8_exp2_table_fp32_v2_q
-
-
-module hif8_exp2_table_fp32_v3_q (
-    input  wire d,
-    output reg q,
-    input  wire clock
-);
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // hif8_exp2_table_fp32_v3_q
+endmodule // hif8_exp2_table_fp32_ts_q
 
 
 module hif8_exp2_table_fp32_y_q (
+    input  wire clk,
+    input  wire rst,
+    input  wire in_valid,
     input  wire [31:0] d,
-    output reg [31:0] q,
-    input  wire clock
+    output reg out_valid,
+    output reg [31:0] q
 );
     
     // Update code (custom)
-    initial begin
-       q = 32'h0;
+    reg valid_q;
+    reg [31:0] data_q;
+    always @(*) out_valid = valid_q;
+    always @(*) q = data_q;
+    always @(posedge clk) begin
+        valid_q <= in_valid & ~rst;
+        data_q <= d;
     end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
 endmodule // hif8_exp2_table_fp32_y_q
 /* verilator lint_on DECLFILENAME */

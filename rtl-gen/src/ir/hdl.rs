@@ -145,17 +145,18 @@ impl LeafSim {
 ///
 /// ```ignore
 /// leaf_block! { pub struct Pack { pub mid: In<Bits<18>>, pub h: Out<Bits<8>> } }
+/// leaf_block! { pub struct Step<const I: usize, const O: usize> { pub a: In<Bits<I>>, pub b: Out<Bits<O>> } }
 /// ```
 #[macro_export]
 macro_rules! leaf_block {
-    ($(#[$m:meta])* $vis:vis struct $name:ident $(<const $g:ident : usize>)? { $($pvis:vis $port:ident : $dir:ident < $ty:ty >),* $(,)? }) => {
+    ($(#[$m:meta])* $vis:vis struct $name:ident $(<$(const $g:ident : usize),+>)? { $($pvis:vis $port:ident : $dir:ident < $ty:ty >),* $(,)? }) => {
         $(#[$m])*
         #[derive(LogicBlock)]
-        $vis struct $name $(<const $g: usize>)? {
+        $vis struct $name $(<$(const $g: usize),+>)? {
             $($pvis $port: Signal<$dir, $ty>,)*
             _sim: $crate::ir::hdl::LeafSim,
         }
-        impl $(<const $g: usize>)? $name $(<$g>)? {
+        impl $(<$(const $g: usize),+>)? $name $(<$($g),+>)? {
             /// The shell of `leaf`; an error if the leaf's ports are not this shell's.
             pub fn new(leaf: $crate::ir::Leaf) -> Result<Self, String> {
                 use $crate::ir::hdl::SimPort;
@@ -164,7 +165,7 @@ macro_rules! leaf_block {
                 Ok(s)
             }
         }
-        impl $(<const $g: usize>)? Logic for $name $(<$g>)? {
+        impl $(<$(const $g: usize),+>)? Logic for $name $(<$($g),+>)? {
             fn update(&mut self) {
                 use $crate::ir::hdl::SimPort;
                 $(self.$port.read_into(&mut self._sim, stringify!($port));)*

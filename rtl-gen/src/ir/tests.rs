@@ -221,3 +221,26 @@ fn memories_and_part_updates_follow_nonblocking_order() {
         "{text}"
     );
 }
+
+mod two_widths {
+    use rust_hdl::prelude::*;
+    crate::leaf_block! {
+        /// A shell generic over two port widths.
+        pub struct Widen<const I: usize, const O: usize> {
+            pub a: In<Bits<I>>,
+            pub b: Out<Bits<O>>,
+        }
+    }
+
+    #[test]
+    fn a_shell_may_be_generic_over_several_widths() {
+        let mut b = super::LeafBuilder::new("widen");
+        let a = b.input("a", 4);
+        let y = b.output("b", 6);
+        b.drive(&y, a.zext(6));
+        let leaf = b.finish().unwrap();
+        assert!(Widen::<4, 6>::new(leaf.clone()).is_ok());
+        let e = Widen::<4, 7>::new(leaf).err().unwrap();
+        assert!(e.contains("out b[7]"), "{e}");
+    }
+}

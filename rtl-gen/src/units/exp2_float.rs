@@ -20,7 +20,7 @@
 //!    for the inner steps); then y = T + T*E with one multiplier, T truncated to what
 //!    the product needs.
 //! 3. *Round.* 2^x = 2^n * y is rounded by the rounding stage of `hif8_exp2`
-//!    (`exp2::round_verilog`, with no shift): y truncated to 11 bits plus a sticky bit,
+//!    (`exp2::round_logic`, with no shift): y truncated to 11 bits plus a sticky bit,
 //!    shifted right for subnormal results, one RNE.
 //!
 //! # Why rounding y is rounding 2^x
@@ -38,16 +38,16 @@
 //! Verilog bit for bit, is the design aid); the co-simulation against the independent
 //! golden model is the proof for the hardware.
 
+use crate::blocks::PipeReg;
 use crate::emit::{emit, Module, Params};
-use crate::exp2::{pack, round_verilog, term_width, Class, Term};
+use crate::exp2::{format_width, pack, round_logic, term_width, Class, Term, IPART_BITS};
 use crate::formats::{FloatFormat, BF16, FP16, FP32};
-use crate::vtext::{case_table, lit};
+use crate::ir::{bit, cat, lit, mux, select, Expr, Leaf, LeafBuilder};
+use crate::leaf_block;
 use rust_hdl::prelude::*;
 
 /// The output format (the baselines match `hif8_exp2`'s default output).
 pub const OUT: FloatFormat = FP16;
-/// Width of the (class, ipart, frac, tail) term of FP16: see `exp2::Term`.
-const TW: usize = 24;
 /// Inputs with |x| < 2^TINY_EXP give 1.0.
 const TINY_EXP: i32 = -12;
 /// x >= 2^OVF_EXP gives +Inf.
@@ -297,11 +297,7 @@ impl Datapath {
         }
     }
 
-    fn e_width(&self) -> u32 {
-        self.steps.last().unwrap().width
-    }
-
-    /// The classifier and converter: what `approx_verilog` does before the table.
+    /// The classifier and converter: what [`approx_leaf`] does before the table.
     pub fn front(&self, x: u32) -> Front {
         let fmt = self.input;
         let (mb, eb) = (fmt.man_bits, fmt.exp_bits);
@@ -378,168 +374,131 @@ impl Datapath {
     }
 }
 
-fn zext(expr: &str, from: u32, to: u32) -> String {
-    assert!(from <= to);
-    if from == to {
-        expr.to_string()
-    } else {
-        format!("{{{}'d0, {expr}}}", to - from)
-    }
-}
-
-/// `src` (`sw` bits) shifted right by `sh`, as a `w`-bit expression; the width
-/// analysis guarantees the bits above `w` are zero.
-fn shr_slice(src: &str, sw: u32, sh: u32, w: u32) -> String {
-    assert!(sh < sw, "{src}: nothing left after the shift");
+/// `src` shifted right by `sh`, as a `w`-bit expression; the width analysis
+/// guarantees the bits above `w` are zero. `src` is a named signal.
+fn shr_slice(src: &Expr, sh: u32, w: u32) -> Expr {
+    let sw = src.width;
+    assert!(sh < sw, "nothing left after the shift");
     if sw - sh >= w {
-        format!("{src}[{}:{sh}]", sh + w - 1)
+        src.bits(sh + w - 1, sh)
     } else {
-        zext(&format!("{src}[{}:{sh}]", sw - 1), sw - sh, w)
+        src.bits(sw - 1, sh).zext(w)
     }
 }
 
-/// x -> term: classifier, fixed-point conversion, 2^f.
-fn approx_verilog(dp: &Datapath) -> String {
+/// Width of an unsigned value up to `v`.
+const fn width_of(v: u32) -> u32 {
+    32 - v.leading_zeros()
+}
+
+/// x -> term: classifier, fixed-point conversion, 2^f (ports `x`, `term`).
+pub fn approx_leaf(dp: &Datapath) -> Leaf {
     let fmt = dp.input;
     let (mb, eb, bias) = (fmt.man_bits, fmt.exp_bits, fmt.bias());
     let (fb, k, l) = (dp.frac_bits, dp.table_bits, dp.work_bits);
     let tw = term_width(&OUT);
     let xw = mb + SHIFT_MAX + 2; // sign, 5 integer bits, F fraction bits
-    let mut v = String::new();
-    v += &format!(
-        "// Fields of the {name} input\n\
-wire sgn = x[{}];\n\
-wire [{}:0] ex = x[{}:{mb}];\n\
-wire [{}:0] man = x[{}:0];\n\
-wire is_nan = ex == {} && man != {};\n\
-wire is_zero = ex == {} && man == {};\n\
-// |x| < 2^-12, subnormals included: 2^x rounds to 1.0\n\
-wire tiny = ex < {};\n\
-// x >= 16 overflows (+Inf included); x <= -32 gives +0 (-Inf included)\n\
-wire ovf = !sgn && ex >= {};\n\
-wire unf = sgn && ex >= {};\n\
-// Every multiple of 2^-{fb} below 32 in magnitude, exactly: x * 2^{fb} in two's\n\
-// complement, the significand shifted by the exponent's distance from -12 (0..{SHIFT_MAX}).\n\
-// Only the shift's low bits matter where the datapath's result is used, hence:\n\
-/* verilator lint_off UNUSEDSIGNAL */\n\
-wire [{}:0] sh = ex - {};\n\
-/* verilator lint_on UNUSEDSIGNAL */\n\
-wire [{}:0] mag = {{{SHIFT_MAX}'d0, 1'b1, man}} << sh[4:0];\n\
-wire [{}:0] xf = sgn ? -{{1'b0, mag}} : {{1'b0, mag}};\n\
-wire [5:0] n = xf[{}:{fb}];           // floor(x)\n\
-wire [{}:0] a = xf[{}:{}];          // f = x - n: table index ...\n\
-wire [{}:0] b = xf[{}:0];           // ... and the rest, b < 2^-{k}\n",
-        fmt.width() - 1,
-        eb - 1, fmt.width() - 2,
-        mb - 1, mb - 1,
-        lit(eb, fmt.exp_max_field() as u64), lit(mb, 0),
-        lit(eb, 0), lit(mb, 0),
-        lit(eb, (bias + TINY_EXP) as u64),
-        lit(eb, (bias + OVF_EXP) as u64),
-        lit(eb, (bias + FLUSH_EXP) as u64),
-        eb - 1, lit(eb, (bias + TINY_EXP) as u64),
-        mb + SHIFT_MAX,
-        xw - 1,
-        xw - 1,
-        k - 1, fb - 1, fb - k,
-        fb - k - 1, fb - k - 1,
-        name = fmt.name.to_uppercase(),
-    );
+    let ew_of = |e: i32| lit(eb, (bias + e) as u64);
+    let mut b = LeafBuilder::new("approx");
+    let x = b.input("x", fmt.width());
+    let term = b.output("term", tw);
+    b.comment(format!("Fields of the {} input", fmt.name.to_uppercase()));
+    let sgn = b.wire("sgn", x.msb());
+    let ex = b.wire("ex", x.bits(eb + mb - 1, mb));
+    let man = b.wire("man", x.bits(mb - 1, 0));
+    let is_nan = b.wire("is_nan", ex.eq(lit(eb, fmt.exp_max_field() as u64)) & man.ne(lit(mb, 0)));
+    let is_zero = b.wire("is_zero", ex.eq(lit(eb, 0)) & man.eq(lit(mb, 0)));
+    b.comment(format!("|x| < 2^{TINY_EXP}, subnormals included: 2^x rounds to 1.0"));
+    let tiny = b.wire("tiny", ex.ult(ew_of(TINY_EXP)));
+    b.comment(format!(
+        "x >= {} overflows (+Inf included); x <= -{} gives +0 (-Inf included)",
+        1 << OVF_EXP,
+        1 << FLUSH_EXP
+    ));
+    let ovf = b.wire("ovf", !&sgn & ex.uge(ew_of(OVF_EXP)));
+    let unf = b.wire("unf", &sgn & ex.uge(ew_of(FLUSH_EXP)));
+    b.comment(format!("Every multiple of 2^-{fb} below {} in magnitude, exactly: x * 2^{fb} in two's", 1 << FLUSH_EXP));
+    b.comment(format!("complement, the significand shifted by the exponent's distance from {TINY_EXP} (0..{SHIFT_MAX})."));
+    let shw = width_of(SHIFT_MAX);
+    let sh = b.wire("sh", ex.bits(shw - 1, 0) - lit(shw, (bias + TINY_EXP) as u64 & ((1 << shw) - 1)));
+    let mag = b.wire("mag", cat([lit(SHIFT_MAX, 0), bit(true), man.clone()]).shl(&sh));
+    let mag1 = cat([bit(false), mag]);
+    let xf = b.wire("xf", mux(&sgn, mag1.neg(), mag1));
+    b.comment(format!("floor(x); f = x - n: the table index a, and the rest b < 2^-{k}"));
+    let n = b.wire("n", xf.bits(xw - 1, fb));
+    let a = b.wire("a", xf.bits(fb - 1, fb - k));
+    let bb = b.wire("b", xf.bits(fb - k - 1, 0));
     let rows: Vec<(u64, u64)> = dp.table.iter().enumerate().map(|(a, &t)| (a as u64, t)).collect();
-    v += &format!("// T = 2^(a / 2^{k}) rounded to {l} fraction bits\nreg [{l}:0] t;\n{}", case_table("a", k, "t", l + 1, &rows, 0, None));
-    v += &format!(
-        "// E = 2^b - 1 by Taylor to degree {d} in Horner form; s_i holds c_i + b*s_(i+1), truncated\n\
-// to what its share of the error budget allows, and b is truncated alike. The product\n\
-// bits below each truncation point (and the high bits, zero by the width analysis) are\n\
-// not read, hence:\n\
-/* verilator lint_off UNUSEDSIGNAL */\n\
-wire [{}:0] s{d} = {};\n",
-        dp.top.2 - 1,
-        lit(dp.top.2, dp.top.0),
-        d = dp.degree
-    );
-    let mut prev_w = dp.top.2;
+    b.comment(format!("T = 2^(a / 2^{k}) rounded to {l} fraction bits"));
+    let t = b.table("t", &a, l + 1, &rows, 0);
+    let d = dp.degree;
+    b.comment(format!("E = 2^b - 1 by Taylor to degree {d} in Horner form; s_i holds c_i + b*s_(i+1), truncated"));
+    b.comment("to what its share of the error budget allows, and b is truncated alike. The product");
+    b.comment("bits below each truncation point (and the high bits, zero by the width analysis) are");
+    b.comment("not read, hence:");
+    b.comment("verilator lint_off UNUSEDSIGNAL");
+    let mut s = b.wire(&format!("s{d}"), lit(dp.top.2, dp.top.0));
     for (j, st) in dp.steps.iter().enumerate() {
-        let i = dp.degree as usize - 1 - j;
-        let bw = st.b_lsb - k;
-        let pw = bw + prev_w;
-        let prod = shr_slice(&format!("p{i}"), pw, st.shift, st.width);
-        let sum = if st.c == 0 { prod } else { format!("{} + {prod}", lit(st.width, st.c)) };
-        v += &format!(
-            "wire [{}:0] b{i} = b[{}:{}];\n\
-wire [{}:0] p{i} = {} * {};\n\
-wire [{}:0] s{i} = {sum};\n",
-            bw - 1, fb - k - 1, fb - st.b_lsb,
-            pw - 1, zext(&format!("b{i}"), bw, pw), zext(&format!("s{}", i + 1), prev_w, pw),
-            st.width - 1,
-        );
-        prev_w = st.width;
+        let i = d as usize - 1 - j;
+        let bi = b.wire(&format!("b{i}"), bb.bits(fb - k - 1, fb - st.b_lsb));
+        let p = b.wire(&format!("p{i}"), bi.mul(&s));
+        let prod = shr_slice(&p, st.shift, st.width);
+        let sum = if st.c == 0 { prod } else { lit(st.width, st.c) + prod };
+        s = b.wire(&format!("s{i}"), sum);
     }
-    let ew = dp.e_width();
-    let qw = dp.t_lsb + 1 + ew;
-    v += &format!(
-        "// y = 2^f = T * (1 + E) = T + T*E; the product needs T only to 2^-{}\n\
-wire [{}:0] tt = t[{l}:{}];\n\
-wire [{}:0] q = {} * {};\n\
-/* verilator lint_on UNUSEDSIGNAL */\n\
-// 1 <= y < 2: only its fraction is kept, and the sum never carries into bit {l}\n\
-wire [{}:0] y = t[{}:0] + {};\n\
-always @(*) begin\n\
-    if (is_nan) term = {};\n\
-    else if (ovf) term = {};\n\
-    else if (unf) term = {};\n\
-    else if (is_zero) term = {};\n\
-    else if (tiny) term = sgn ? {} : {};\n\
-    else term = {{2'd0, {{{{4{{n[5]}}}}, n}}, y[{}:{}], y[{}:0] != {}}};\n\
-end\n",
-        dp.t_lsb,
-        dp.t_lsb, l - dp.t_lsb,
-        qw - 1, zext("tt", dp.t_lsb + 1, qw), zext("s0", ew, qw),
-        l - 1, l - 1, shr_slice("q", qw, dp.q_shift, l),
-        lit(tw, pack(&NAN_TERM, &OUT)),
-        lit(tw, pack(&POS_INF_TERM, &OUT)),
-        lit(tw, pack(&ZERO_TERM, &OUT)),
-        lit(tw, pack(&ONE_TERM, &OUT)),
-        lit(tw, pack(&TINY_NEG_TERM, &OUT)),
-        lit(tw, pack(&TINY_POS_TERM, &OUT)),
-        l - 1, l - OUT.man_bits - 1,
-        l - OUT.man_bits - 2, lit(l - OUT.man_bits - 1, 0),
+    b.comment(format!("y = 2^f = T * (1 + E) = T + T*E; the product needs T only to 2^-{}", dp.t_lsb));
+    let tt = b.wire("tt", t.bits(l, l - dp.t_lsb));
+    let q = b.wire("q", tt.mul(&s));
+    b.comment("verilator lint_on UNUSEDSIGNAL");
+    b.comment(format!("1 <= y < 2: only its fraction is kept, and the sum never carries into bit {l}"));
+    let y = b.wire("y", t.bits(l - 1, 0) + shr_slice(&q, dp.q_shift, l));
+    let word = |t: &Term| lit(tw, pack(t, &OUT));
+    let low = l - OUT.man_bits - 1;
+    b.drive(
+        &term,
+        select(
+            vec![
+                (is_nan, word(&NAN_TERM)),
+                (ovf, word(&POS_INF_TERM)),
+                (unf, word(&ZERO_TERM)),
+                (is_zero, word(&ONE_TERM)),
+                (tiny, mux(&sgn, word(&TINY_NEG_TERM), word(&TINY_POS_TERM))),
+            ],
+            cat([lit(2, Class::Finite as u64), n.sext(IPART_BITS), y.bits(l - 1, low), y.bits(low - 1, 0).ne(lit(low, 0))]),
+        ),
     );
-    v
+    b.finish().expect("exp2_float approx leaf")
 }
 
-/// x -> term.
-#[derive(LogicBlock)]
-pub struct Exp2FloatApprox<const N: usize> {
-    pub x: Signal<In, Bits<N>>,
-    pub term: Signal<Out, Bits<TW>>,
-    _verilog: String,
+/// term -> y: `hif8_exp2`'s rounding with no shift (ports `term`, `y`).
+pub fn round_leaf() -> Leaf {
+    let mut b = LeafBuilder::new("round");
+    let term = b.input("term", term_width(&OUT));
+    let y = b.output("y", OUT.width());
+    b.comment("No power-of-two rescale in this unit.");
+    let shift = b.wire("shift", lit(8, 0));
+    let v = round_logic(&mut b, &OUT, &term, &shift);
+    b.drive(&y, v);
+    b.finish().expect("exp2_float round leaf")
 }
 
-impl<const N: usize> Logic for Exp2FloatApprox<N> {
-    fn update(&mut self) {}
-    fn connect(&mut self) {
-        self.term.connect();
+/// Width of the term and of the output, as the shells' port types.
+const TW: usize = term_width(&OUT) as usize;
+const OW: usize = format_width(&OUT) as usize;
+
+leaf_block! {
+    /// x -> term.
+    pub struct Exp2FloatApprox<const N: usize> {
+        pub x: In<Bits<N>>,
+        pub term: Out<Bits<TW>>,
     }
-    fn hdl(&self) -> Verilog {
-        Verilog::Custom(self._verilog.clone())
-    }
 }
 
-/// term -> FP16: `hif8_exp2`'s rounding stage with no shift.
-#[derive(LogicBlock)]
-pub struct Exp2FloatRound {
-    pub term: Signal<In, Bits<TW>>,
-    pub y: Signal<Out, Bits<16>>,
-}
-
-impl Logic for Exp2FloatRound {
-    fn update(&mut self) {}
-    fn connect(&mut self) {
-        self.y.connect();
-    }
-    fn hdl(&self) -> Verilog {
-        Verilog::Custom(format!("// No power-of-two rescale in this unit.\nwire [7:0] shift = 8'h00;\n{}", round_verilog(&OUT)))
+leaf_block! {
+    /// term -> y.
+    pub struct Exp2FloatRound {
+        pub term: In<Bits<TW>>,
+        pub y: Out<Bits<OW>>,
     }
 }
 
@@ -551,56 +510,53 @@ pub struct Exp2Float<const N: usize> {
     pub in_valid: Signal<In, Bit>,
     pub in_x: Signal<In, Bits<N>>,
     pub out_valid: Signal<Out, Bit>,
-    pub out_y: Signal<Out, Bits<16>>,
+    pub out_y: Signal<Out, Bits<OW>>,
     approx: Exp2FloatApprox<N>,
     round: Exp2FloatRound,
     /// 1 when the register between approx and round is used.
     mid_reg: Constant<Bit>,
-    term_q: DFF<Bits<TW>>,
-    valid_q: DFF<Bit>,
-    y_q: DFF<Bits<16>>,
-    out_valid_q: DFF<Bit>,
+    term_q: PipeReg<TW>,
+    y_q: PipeReg<OW>,
 }
 
 impl<const N: usize> Logic for Exp2Float<N> {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clk, term_q, valid_q, y_q, out_valid_q);
+        self.term_q.clk.next = self.clk.val();
+        self.term_q.rst.next = self.rst.val();
+        self.y_q.clk.next = self.clk.val();
+        self.y_q.rst.next = self.rst.val();
         self.approx.x.next = self.in_x.val();
         self.term_q.d.next = self.approx.term.val();
-        self.valid_q.d.next = self.in_valid.val() & !self.rst.val();
+        self.term_q.in_valid.next = self.in_valid.val();
         if self.mid_reg.val() {
             self.round.term.next = self.term_q.q.val();
-            self.out_valid_q.d.next = self.valid_q.q.val() & !self.rst.val();
+            self.y_q.in_valid.next = self.term_q.out_valid.val();
         } else {
             self.round.term.next = self.approx.term.val();
-            self.out_valid_q.d.next = self.in_valid.val() & !self.rst.val();
+            self.y_q.in_valid.next = self.in_valid.val();
         }
         self.y_q.d.next = self.round.y.val();
         self.out_y.next = self.y_q.q.val();
-        self.out_valid.next = self.out_valid_q.q.val();
+        self.out_valid.next = self.y_q.out_valid.val();
     }
 }
 
 impl<const N: usize> Exp2Float<N> {
-    fn new(dp: &Datapath, stages: u32) -> Self {
-        assert_eq!(N as u32, dp.input.width());
-        assert_eq!(TW as u32, term_width(&OUT));
-        Self {
+    fn new(dp: &Datapath, stages: u32) -> anyhow::Result<Self> {
+        Ok(Self {
             clk: Default::default(),
             rst: Default::default(),
             in_valid: Default::default(),
             in_x: Default::default(),
             out_valid: Default::default(),
             out_y: Default::default(),
-            approx: Exp2FloatApprox { x: Default::default(), term: Default::default(), _verilog: approx_verilog(dp) },
-            round: Exp2FloatRound { term: Default::default(), y: Default::default() },
+            approx: Exp2FloatApprox::new(approx_leaf(dp)).map_err(anyhow::Error::msg)?,
+            round: Exp2FloatRound::new(round_leaf()).map_err(anyhow::Error::msg)?,
             mid_reg: Constant::new(stages == 2),
-            term_q: Default::default(),
-            valid_q: Default::default(),
-            y_q: Default::default(),
-            out_valid_q: Default::default(),
-        }
+            term_q: PipeReg::with_width(),
+            y_q: PipeReg::with_width(),
+        })
     }
 }
 
@@ -611,11 +567,9 @@ pub fn generate(name: &str, cfg: &Exp2FloatConfig) -> anyhow::Result<Module> {
         "baseline for hif8_exp2: y = {} of 2^x, x {}; round to nearest even (table of 2^{} entries, degree-{} polynomial, {} working bits, error <= 2^{:.1})",
         OUT.name, cfg.in_format.name, dp.table_bits, dp.degree, dp.work_bits, dp.bound.log2()
     );
-    match cfg.in_format.width() {
-        16 => emit(&mut Exp2Float::<16>::new(&dp, cfg.stages), name, params, cfg.stages, &desc),
-        32 => emit(&mut Exp2Float::<32>::new(&dp, cfg.stages), name, params, cfg.stages, &desc),
-        w => anyhow::bail!("exp2_float: no {w}-bit input"),
-    }
+    crate::mono!(cfg.in_format.width(), |N| {
+        emit(&mut Exp2Float::<N>::new(&dp, cfg.stages)?, name, params, cfg.stages, &desc)
+    }, [16, 32])
 }
 
 #[cfg(test)]
@@ -632,6 +586,36 @@ mod tests {
         let exact = q126::exp2((frac as u128) << (q126::Q - d.frac_bits));
         let err = q126::to_f64((y << (q126::Q - d.work_bits)).abs_diff(exact));
         assert!(err <= d.bound, "{x:#x}: error {err:e} above the bound {:e}", d.bound);
+    }
+
+    /// The approx leaf's Rust evaluation is `Datapath::term` (the emulation
+    /// the error analysis runs on), for every 16-bit input and FP32 samples.
+    #[test]
+    fn approx_leaf_is_the_emulation() {
+        for fmt in [FP16, BF16, FP32] {
+            let d = dp(fmt);
+            let leaf = approx_leaf(&d);
+            let mut x = 0x9e37_79b9u32;
+            let inputs: Vec<u32> = if fmt.width() == 16 {
+                (0..=0xffff).collect()
+            } else {
+                (0..50_000).map(|_| { x ^= x << 13; x ^= x >> 17; x ^= x << 5; x }).collect()
+            };
+            for x in inputs {
+                let got = &leaf.eval(&[("x", x as u64)])["term"];
+                assert_eq!(*got, pack(&d.term(x), &OUT).into(), "{} {x:#x}", fmt.name);
+            }
+        }
+    }
+
+    /// The round leaf is `exp2::round_term` with no shift.
+    #[test]
+    fn round_leaf_is_round_term() {
+        let leaf = round_leaf();
+        for t in [NAN_TERM, POS_INF_TERM, ZERO_TERM, ONE_TERM, TINY_POS_TERM, TINY_NEG_TERM, set(Class::Finite, -20, 0x2a5, true), set(Class::Finite, 15, 0x7ff, true)] {
+            let got = &leaf.eval(&[("term", pack(&t, &OUT))])["y"];
+            assert_eq!(*got, crate::exp2::round_term(&t, 0, &OUT).into(), "{t:?}");
+        }
     }
 
     #[test]
